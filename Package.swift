@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "switchyard",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "switchyard", targets: ["switchyard"]),
+        .library(name: "Discovery", targets: ["Discovery"]),
+        .library(name: "Balancer", targets: ["Balancer"]),
+        .library(name: "DNSWire", targets: ["DNSWire"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // C
+        .systemLibrary(name: "CAres", pkgConfig: "libcares", providers: [.apt(["libc-ares-dev"])]),
+        // Pure
+        .target(name: "DNSWire"),
+        .target(name: "Balancer", dependencies: [
+            "DNSWire",
+            .product(name: "Atomics", package: "swift-atomics"),
+        ]),
+        .target(name: "Config", dependencies: [
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "Routing", dependencies: ["Config"]),
+        // I/O
+        .target(name: "Discovery", dependencies: [
+            "CAres", "DNSWire", "Balancer",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Wiring
+        .executableTarget(name: "switchyard", dependencies: [
+            "Discovery", "Balancer", "DNSWire",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Tests
+        .target(name: "TestSupport", dependencies: [
+            "DNSWire",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ], path: "Tests/TestSupport"),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
+        .testTarget(name: "BalancerTests", dependencies: [
+            "Balancer", "DNSWire",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "RoutingTests", dependencies: ["Routing", "Config"]),
+        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "Balancer", "DNSWire", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,201 @@
+import Foundation
+
+/// Settings of one Switchyard node (Kong's kong.conf counterpart), kept apart from entities: where to listen, which
+/// DNS servers to ask, how long DNS answers are trusted. Resolved from layers with precedence
+/// command line > environment (`SWITCHYARD_*`) > settings file > defaults.
+public struct NodeSettings: Sendable, Hashable {
+    public enum LogLevel: String, Sendable, Hashable, CaseIterable {
+        case trace, debug, info, notice, warning, error, critical
+    }
+
+    /// Proxy listeners (`proxy_listen`, comma-separated).
+    public var proxyListen: [ListenAddress]
+    /// Admin API listeners (`admin_listen`); `off` (empty) disables the Admin API.
+    public var adminListen: [ListenAddress]
+    /// DNS servers (`dns_servers`); empty means the nameservers of /etc/resolv.conf.
+    public var dnsServers: [ListenAddress]
+    /// Event loops (`workers`); 0 means one per core.
+    public var workers: Int
+    /// SQLite database file (`database`).
+    public var database: String
+    /// Declarative entity file (`declarative_config`); when set the node runs without a database.
+    public var declarativeConfig: String?
+    public var logLevel: LogLevel
+
+    /// Seconds. Answers with a shorter TTL are kept this long (guards against TTL 0 storms, e.g. Consul).
+    public var dnsMinTTL: Double
+    /// Seconds. Answers with a longer TTL are re-resolved after this long.
+    public var dnsMaxTTL: Double
+    /// Seconds a last good answer keeps serving while the DNS server fails (timeouts, SERVFAIL, refused).
+    public var dnsStaleTTL: Double
+    /// Seconds a name keeps its last good answer after NXDOMAIN or an empty answer before its addresses go.
+    public var dnsNotFoundHold: Double
+    /// Seconds before retrying a lookup that failed (doubling up to `dnsMaxTTL`).
+    public var dnsErrorRetry: Double
+    /// Milliseconds per DNS attempt.
+    public var dnsTimeout: Int
+    /// Attempts per DNS query before it counts as failed.
+    public var dnsTries: Int
+    /// Largest request body in bytes a route accepts unless it sets `max_request_body_size` (0 = no limit).
+    public var maxRequestBodySize: Int
+
+    public init() {
+        proxyListen = [ListenAddress(host: "0.0.0.0", port: 8000)]
+        adminListen = [ListenAddress(host: "127.0.0.1", port: 8001)]
+        dnsServers = []
+        workers = 0
+        database = "switchyard.db"
+        declarativeConfig = nil
+        logLevel = .info
+        dnsMinTTL = 1
+        dnsMaxTTL = 3600
+        dnsStaleTTL = 3600
+        dnsNotFoundHold = 30
+        dnsErrorRetry = 1
+        dnsTimeout = 2000
+        dnsTries = 3
+        maxRequestBodySize = 0
+    }
+
+    public static let defaults = NodeSettings()
+
+    /// Every setting name, as written in a settings file; the environment variable is `SWITCHYARD_` + upper case.
+    public static let keys: [String] = [
+        "proxy_listen", "admin_listen", "dns_servers", "workers", "database", "declarative_config", "log_level",
+        "dns_min_ttl", "dns_max_ttl", "dns_stale_ttl", "dns_not_found_hold", "dns_error_retry", "dns_timeout",
+        "dns_tries", "max_request_body_size",
+    ]
+
+    /// Applies layers from lowest to highest precedence over the defaults; every bad value in every layer is
+    /// reported together.
+    public static func resolve(_ layers: [SettingsLayer]) throws(ConfigError) -> NodeSettings {
+        var settings = NodeSettings()
+        var issues: [ConfigIssue] = []
+        for layer in layers {
+            for key in layer.values.keys.sorted() {
+                guard let value = layer.values[key] else { continue }
+                let at = layer.label(for: key)
+                if let problem = settings.apply(key: key, value: value) {
+                    issues.append(.error(.invalid, at, problem))
+                }
+            }
+        }
+        if settings.dnsMinTTL > settings.dnsMaxTTL {
+            issues.append(.error(.invalid, "dns_min_ttl",
+                                 "must not exceed dns_max_ttl (\(fmt(settings.dnsMinTTL)) > \(fmt(settings.dnsMaxTTL)))"))
+        }
+        if !issues.isEmpty { throw ConfigError(code: .invalid, issues: issues) }
+        return settings
+    }
+
+    /// Resolves file text (optional), environment and command-line layers in their fixed precedence.
+    public static func load(fileText: String?, fileName: String = "settings", environment: [String: String],
+                            commandLine: SettingsLayer = SettingsLayer(source: "command line")) throws(ConfigError) -> NodeSettings {
+        var layers: [SettingsLayer] = []
+        var issues: [ConfigIssue] = []
+        if let fileText {
+            do {
+                layers.append(try SettingsLayer.file(yaml: fileText, source: fileName))
+            } catch {
+                issues += error.issues
+            }
+        }
+        layers.append(SettingsLayer.environment(environment))
+        layers.append(commandLine)
+        do throws(ConfigError) {
+            let settings = try resolve(layers)
+            if !issues.isEmpty { throw ConfigError(code: .invalid, issues: issues) }
+            return settings
+        } catch {
+            throw ConfigError(code: .invalid, issues: issues + error.issues)
+        }
+    }
+
+    /// Reads the settings file at `filePath` (when given) and resolves it with the environment and command line.
+    public static func load(filePath: String?, environment: [String: String],
+                            commandLine: SettingsLayer = SettingsLayer(source: "command line")) throws(ConfigError) -> NodeSettings {
+        var text: String?
+        if let filePath {
+            do {
+                text = try String(contentsOfFile: filePath, encoding: .utf8)
+            } catch {
+                throw ConfigError(code: .unreadable, issues: [
+                    .error(.invalid, filePath, "cannot read settings file: \(error.localizedDescription)"),
+                ])
+            }
+        }
+        return try load(fileText: text, fileName: filePath ?? "settings", environment: environment,
+                        commandLine: commandLine)
+    }
+
+    /// Sets one setting from its text form; returns a message when the key or value is invalid.
+    mutating func apply(key: String, value: String) -> String? {
+        func listen(_ text: String) -> Result<[ListenAddress], ListenAddressError> {
+            var out: [ListenAddress] = []
+            for part in text.split(separator: ",") {
+                switch ListenAddress.parse(String(part)) {
+                case let .success(address): out.append(address)
+                case let .failure(error): return .failure(error)
+                }
+            }
+            return out.isEmpty ? .failure(ListenAddressError(message: "must list at least one HOST:PORT")) : .success(out)
+        }
+        func seconds(_ text: String, _ set: (Double) -> Void) -> String? {
+            guard let v = Double(text.trimmingCharacters(in: .whitespaces)), v.isFinite, v >= 0 else {
+                return "expected a number of seconds (0 or more), got \"\(text)\""
+            }
+            set(v)
+            return nil
+        }
+        func integer(_ text: String, _ range: ClosedRange<Int>, _ set: (Int) -> Void) -> String? {
+            guard let v = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(v) else {
+                return "expected an integer between \(range.lowerBound) and \(range.upperBound), got \"\(text)\""
+            }
+            set(v)
+            return nil
+        }
+        switch key {
+        case "admin_listen" where value.trimmingCharacters(in: .whitespaces) == "off":
+            adminListen = []
+        case "proxy_listen", "admin_listen":
+            switch listen(value) {
+            case let .success(list): if key == "proxy_listen" { proxyListen = list } else { adminListen = list }
+            case let .failure(error): return error.message
+            }
+        case "dns_servers":
+            var servers: [ListenAddress] = []
+            for part in value.split(separator: ",") {
+                switch ListenAddress.parse(String(part), defaultPort: 53) {
+                case let .success(address):
+                    guard Validate.isIPAddress(address.host) else {
+                        return "\"\(part)\": a DNS server must be an IP address"
+                    }
+                    servers.append(address)
+                case let .failure(error): return error.message
+                }
+            }
+            dnsServers = servers
+        case "workers": return integer(value, 0...1024) { workers = $0 }
+        case "database":
+            if value.isEmpty { return "must not be empty" }
+            database = value
+        case "declarative_config": declarativeConfig = value.isEmpty ? nil : value
+        case "log_level":
+            guard let level = LogLevel(rawValue: value.lowercased()) else {
+                return "expected one of \(LogLevel.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(value)\""
+            }
+            logLevel = level
+        case "dns_min_ttl": return seconds(value) { dnsMinTTL = $0 }
+        case "dns_max_ttl": return seconds(value) { dnsMaxTTL = $0 }
+        case "dns_stale_ttl": return seconds(value) { dnsStaleTTL = $0 }
+        case "dns_not_found_hold": return seconds(value) { dnsNotFoundHold = $0 }
+        case "dns_error_retry": return seconds(value) { dnsErrorRetry = $0 }
+        case "dns_timeout": return integer(value, 1...60_000) { dnsTimeout = $0 }
+        case "dns_tries": return integer(value, 1...20) { dnsTries = $0 }
+        case "max_request_body_size": return integer(value, 0...Int.max) { maxRequestBodySize = $0 }
+        default:
+            return "unknown setting (known: \(NodeSettings.keys.joined(separator: ", ")))"
+        }
+        return nil
+    }
+}

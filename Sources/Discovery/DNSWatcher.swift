@@ -1,0 +1,209 @@
+import Balancer
+import DNSWire
+import Logging
+import NIOConcurrencyHelpers
+
+/// Keeps a set of DNS names resolved: each is asked again when its TTL runs out (clamped by the
+/// `RefreshPolicy`), keeps its last good answer through DNS failures, and is published to subscribers as a
+/// new immutable `NameSnapshot` only when its records or status changed.
+///
+/// Each watched name has its own task that sleeps until its refresh is due; an idle watcher does nothing.
+public final class DNSWatcher: Sendable {
+    /// What a name is asked for.
+    public enum Kind: String, Sendable, Hashable {
+        /// A/AAAA records (per `families`).
+        case addresses
+        /// SRV records, each target resolved to addresses.
+        case service
+
+        /// A name whose first label starts with `_` (`_http._tcp.api.example`) is an SRV name, as RFC 2782
+        /// spells them; anything else is a host name. Explicit, so an A-record name never silently turns
+        /// into an SRV lookup.
+        public static func infer(from name: String) -> Kind {
+            name.hasPrefix("_") ? .service : .addresses
+        }
+    }
+
+    private struct Entry {
+        var kind: Kind
+        var state: NameRefreshState
+        var task: Task<Void, Never>?
+        var lastError: String?
+        var lastQueryAt: ContinuousClock.Instant?
+        var queries = 0
+    }
+
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var subscribers: [Int: AsyncStream<NameSnapshot>.Continuation] = [:]
+        var nextSubscriber = 0
+        var shutDown = false
+    }
+
+    public let resolver: DNSResolver
+    public let policy: RefreshPolicy
+    public let families: AddressFamilies
+    private let logger: Logger
+    private let state = NIOLockedValueBox(State())
+
+    public init(resolver: DNSResolver, policy: RefreshPolicy = .init(), families: AddressFamilies = .all,
+                logger: Logger = Logger(label: "switchyard.discovery")) {
+        self.resolver = resolver
+        self.policy = policy
+        self.families = families
+        self.logger = logger
+    }
+
+    /// Starts watching `name` (no-op if already watched). The first query is sent at once.
+    public func watch(_ name: String, kind: Kind? = nil) {
+        let key = DNSResolver.normalized(name)
+        let kind = kind ?? Kind.infer(from: key)
+        let now = ContinuousClock.now
+        state.withLockedValue { state in
+            guard !state.shutDown, state.entries[key] == nil else { return }
+            var entry = Entry(kind: kind, state: NameRefreshState(name: key, policy: policy, now: now))
+            entry.task = Task { [weak self] in await self?.refreshLoop(key) }
+            state.entries[key] = entry
+        }
+    }
+
+    /// Stops watching `name`; its snapshot is forgotten.
+    public func unwatch(_ name: String) {
+        let key = DNSResolver.normalized(name)
+        let task = state.withLockedValue { $0.entries.removeValue(forKey: key)?.task }
+        task?.cancel()
+    }
+
+    /// The names watched now.
+    public var names: [String] { state.withLockedValue { Array($0.entries.keys).sorted() } }
+
+    /// The current snapshot of `name`, published or not.
+    public func snapshot(of name: String) -> NameSnapshot? {
+        state.withLockedValue { $0.entries[DNSResolver.normalized(name)]?.state.snapshot }
+    }
+
+    /// Everything an operator needs to see about one watched name.
+    public struct NameStatus: Sendable {
+        public let kind: Kind
+        public let snapshot: NameSnapshot
+        public let lastError: String?
+        public let lastQueryAt: ContinuousClock.Instant?
+        public let queries: Int
+    }
+
+    /// The status of every watched name, sorted by name.
+    public var statuses: [NameStatus] {
+        state.withLockedValue { state in
+            state.entries.keys.sorted().compactMap { key in
+                state.entries[key].map {
+                    NameStatus(kind: $0.kind, snapshot: $0.state.snapshot, lastError: $0.lastError,
+                               lastQueryAt: $0.lastQueryAt, queries: $0.queries)
+                }
+            }
+        }
+    }
+
+    /// Every publication from now on, for all names. The stream ends at `shutdown()`.
+    public func updates() -> AsyncStream<NameSnapshot> {
+        let (stream, continuation) = AsyncStream<NameSnapshot>.makeStream(bufferingPolicy: .unbounded)
+        let id: Int? = state.withLockedValue { state in
+            guard !state.shutDown else { return nil }
+            let id = state.nextSubscriber
+            state.nextSubscriber += 1
+            state.subscribers[id] = continuation
+            return id
+        }
+        guard let id else {
+            continuation.finish()
+            return stream
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLockedValue { $0.subscribers.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    /// Stops every refresh and ends every subscription. The resolver is not shut down.
+    public func shutdown() {
+        let (tasks, subscribers) = state.withLockedValue { state in
+            state.shutDown = true
+            defer {
+                state.entries = [:]
+                state.subscribers = [:]
+            }
+            return (state.entries.values.compactMap(\.task), Array(state.subscribers.values))
+        }
+        tasks.forEach { $0.cancel() }
+        subscribers.forEach { $0.finish() }
+    }
+
+    private func refreshLoop(_ name: String) async {
+        while !Task.isCancelled {
+            guard let (kind, previous) = state.withLockedValue({ s in s.entries[name].map { ($0.kind, $0.state.content) } })
+            else { return }
+            let outcome = await lookUp(name, kind: kind, previous: previous)
+            if Task.isCancelled { return }
+            let now = ContinuousClock.now
+            let random = Double.random(in: 0..<1)
+            let result: (NameRefreshState.Decision, [AsyncStream<NameSnapshot>.Continuation])? = state.withLockedValue { s in
+                guard var entry = s.entries[name] else { return nil }
+                let decision: NameRefreshState.Decision
+                switch outcome {
+                case .success(let (content, ttl)):
+                    decision = entry.state.recordsReceived(content, ttl: ttl, now: now, random: random)
+                    entry.lastError = nil
+                case .failure(let error) where error.isNegativeAnswer:
+                    decision = entry.state.negativeAnswer(reason: error.message, negativeTTL: error.negativeTTL, now: now)
+                    entry.lastError = error.message
+                case .failure(let error):
+                    decision = entry.state.queryFailed(error: error.message, now: now, random: random)
+                    entry.lastError = error.message
+                }
+                entry.lastQueryAt = now
+                entry.queries += 1
+                s.entries[name] = entry
+                return (decision, decision.publish == nil ? [] : Array(s.subscribers.values))
+            }
+            guard let (decision, subscribers) = result else { return }
+            if let snapshot = decision.publish {
+                logger.debug("dns snapshot changed", metadata: ["name": "\(name)", "generation": "\(snapshot.generation)"])
+                for subscriber in subscribers { subscriber.yield(snapshot) }
+            }
+            do {
+                try await Task.sleep(until: decision.nextRefresh, clock: .continuous)
+            } catch {
+                return
+            }
+        }
+    }
+
+    private func lookUp(_ name: String, kind: Kind, previous: NameSnapshot.Content)
+        async -> Result<(NameSnapshot.Content, UInt32), DiscoveryError> {
+        do {
+            switch kind {
+            case .addresses:
+                let lookup = try await resolver.resolveAddresses(name, families: families)
+                return .success((.addresses(lookup.addresses), lookup.ttl))
+            case .service:
+                let lookup = try await resolver.resolveService(name, families: families)
+                return .success((.services(DNSWatcher.serviceRecords(lookup, previous: previous)), lookup.ttl))
+            }
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// SRV entries as service records. A target whose own lookup failed keeps the addresses it had in the
+    /// previous snapshot, so one target's DNS trouble does not take it out of the pool.
+    static func serviceRecords(_ lookup: ServiceLookup, previous: NameSnapshot.Content) -> [ServiceRecord] {
+        var known: [String: [IPAddress]] = [:]
+        if case .services(let old) = previous {
+            for record in old where !record.addresses.isEmpty { known[record.target] = record.addresses }
+        }
+        return lookup.entries.map { entry in
+            let addresses = entry.addressError != nil && entry.addresses.isEmpty ? (known[entry.target] ?? []) : entry.addresses
+            return ServiceRecord(priority: entry.priority, weight: entry.weight, port: entry.port,
+                                 target: entry.target, addresses: addresses)
+        }
+    }
+}

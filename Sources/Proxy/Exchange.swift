@@ -1,0 +1,64 @@
+import Balancer
+import NIOCore
+import NIOHTTP1
+
+/// The state of the one request a client connection is serving (later pipelined requests wait in a queue).
+/// A struct stored in the handler: starting a request allocates nothing for it.
+struct Exchange {
+    enum Phase {
+        /// No request in progress.
+        case idle
+        /// Waiting for a new upstream connection.
+        case connecting
+        /// Bound to an upstream connection.
+        case active
+        /// The proxy answered by itself; waiting for the rest of the request before the next one.
+        case answered
+        /// Raw bytes both ways after a 101.
+        case tunnel
+    }
+
+    var phase = Phase.idle
+    /// Distinguishes this exchange from earlier ones in callbacks that outlive them (connects).
+    var serial = 0
+    var route: ProxyRoute? = nil
+    var requestId = RequestId(prefix: 0, counter: 0)
+    var clientRequestId: String? = nil
+    var upstreamHead: ByteBuffer? = nil
+    var isHEAD = false
+    var idempotent = false
+    var hasBody = false
+    var chunkedBody = false
+    var clientMinor = 1
+    var clientKeepAlive = true
+    var upgradeRequested = false
+
+    /// Body received while no upstream connection is bound yet.
+    var pending: [ByteBuffer] = []
+    var pendingBytes = 0
+    var bodyReceived: Int64 = 0
+    var bodyLimit: Int64 = .max
+    /// The client's request ended (`.end` received).
+    var requestComplete = false
+    /// The request ended upstream too.
+    var requestSent = false
+    /// At least one response byte went to the client: no more retries or error answers.
+    var responseStarted = false
+    /// Keep the client connection after this response.
+    var keepClient = true
+
+    var upstream: UpstreamConnection? = nil
+    var address: Address? = nil
+    var reported = true
+    var tried: [Address] = []
+    var attemptsLeft = 0
+    var sentAt = NIODeadline.uptimeNanoseconds(0)
+
+    var requestIdText: String { clientRequestId ?? requestId.text }
+}
+
+/// A request part waiting behind the current exchange, or a protocol error to answer in order.
+enum QueuedPart {
+    case part(HTTPServerRequestPart)
+    case reject(status: Int, message: String)
+}

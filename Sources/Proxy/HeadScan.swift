@@ -1,0 +1,187 @@
+/// One strict pass over an upstream response head: status line, framing headers and the
+/// hop-by-hop header lines that must not be relayed. Nothing is copied.
+struct HeadScan {
+    var length = 0
+    var status = 0
+    var minorVersion = 1
+    var contentLength: Int64? = nil
+    var contentLengthLine: Range<Int>? = nil
+    var transferEncoding: Range<Int>? = nil
+    var transferEncodingLine: Range<Int>? = nil
+    var chunked = false
+    var connectionClose = false
+    var connectionKeepAlive = false
+    var dropped = LineRanges()
+
+    /// The scanned head, or nil when `bytes` does not hold a complete head yet.
+    static func scan(_ bytes: UnsafeRawBufferPointer) throws(ResponseFramingError) -> HeadScan? {
+        var scan = HeadScan()
+        let count = bytes.count
+        // Status line: "HTTP/1.x SSS[ reason]\r\n".
+        guard let statusEnd = lineEnd(bytes, from: 0) else {
+            if count >= 5 && !bytes.starts(with: "HTTP/".utf8) {
+                throw ResponseFramingError(reason: "not an HTTP/1.x status line")
+            }
+            return nil
+        }
+        let lineEnd0 = try checkedLineEnd(bytes, statusEnd)
+        guard lineEnd0 >= 12,
+            bytes.starts(with: "HTTP/1.".utf8),
+            bytes[7] == UInt8(ascii: "0") || bytes[7] == UInt8(ascii: "1"),
+            bytes[8] == UInt8(ascii: " "),
+            let s0 = digit(bytes[9]), let s1 = digit(bytes[10]), let s2 = digit(bytes[11]),
+            lineEnd0 == 12 || bytes[12] == UInt8(ascii: " ")
+        else {
+            throw ResponseFramingError(reason: "invalid status line")
+        }
+        scan.minorVersion = Int(bytes[7] &- UInt8(ascii: "0"))
+        scan.status = s0 * 100 + s1 * 10 + s2
+        guard scan.status >= 100 && scan.status <= 599 else {
+            throw ResponseFramingError(reason: "invalid status code \(scan.status)")
+        }
+        for i in 12..<lineEnd0 where !HeadScan.isFieldByte(bytes[i]) {
+            throw ResponseFramingError(reason: "invalid byte in reason phrase")
+        }
+        var lineStart = statusEnd + 1
+        while true {
+            guard let lf = lineEnd(bytes, from: lineStart) else { return nil }
+            let end = try checkedLineEnd(bytes, lf)
+            if end == lineStart {
+                scan.length = lf + 1
+                return scan
+            }
+            try scan.header(bytes, start: lineStart, end: end, next: lf + 1)
+            lineStart = lf + 1
+        }
+    }
+
+    private mutating func header(_ bytes: UnsafeRawBufferPointer, start: Int, end: Int, next: Int) throws(ResponseFramingError) {
+        let first = bytes[start]
+        if first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
+            throw ResponseFramingError(reason: "obsolete line folding in response header")
+        }
+        var colon = start
+        while colon < end && bytes[colon] != UInt8(ascii: ":") {
+            guard ResponseFramer.isTokenByte(bytes[colon]) else {
+                throw ResponseFramingError(reason: "invalid response header name")
+            }
+            colon += 1
+        }
+        guard colon < end, colon > start else { throw ResponseFramingError(reason: "invalid response header line") }
+        var valueStart = colon + 1
+        var valueEnd = end
+        for i in valueStart..<valueEnd where !HeadScan.isFieldByte(bytes[i]) {
+            throw ResponseFramingError(reason: "invalid byte in response header value")
+        }
+        while valueStart < valueEnd && HeadScan.isOWS(bytes[valueStart]) { valueStart += 1 }
+        while valueEnd > valueStart && HeadScan.isOWS(bytes[valueEnd - 1]) { valueEnd -= 1 }
+        let nameLength = colon - start
+        let line = start..<next
+        switch nameLength {
+        case 14 where HeadScan.equalsLowercase(bytes, start, "content-length"):
+            var value: Int64 = 0
+            guard valueEnd > valueStart, valueEnd - valueStart <= 18 else {
+                throw ResponseFramingError(reason: "invalid Content-Length")
+            }
+            for i in valueStart..<valueEnd {
+                guard let d = HeadScan.digit(bytes[i]) else { throw ResponseFramingError(reason: "invalid Content-Length") }
+                value = value * 10 + Int64(d)
+            }
+            if let existing = contentLength, existing != value {
+                throw ResponseFramingError(reason: "conflicting Content-Length values")
+            }
+            if contentLength != nil { dropped.append(line) }  // an equal duplicate is relayed once
+            contentLength = value
+            contentLengthLine = contentLengthLine ?? line
+        case 17 where HeadScan.equalsLowercase(bytes, start, "transfer-encoding"):
+            guard transferEncoding == nil else {
+                throw ResponseFramingError(reason: "repeated Transfer-Encoding")
+            }
+            transferEncoding = valueStart..<valueEnd
+            transferEncodingLine = line
+            // Chunked only when it is the final coding.
+            var tokenStart = valueEnd
+            while tokenStart > valueStart && bytes[tokenStart - 1] != UInt8(ascii: ",") { tokenStart -= 1 }
+            while tokenStart < valueEnd && HeadScan.isOWS(bytes[tokenStart]) { tokenStart += 1 }
+            chunked = valueEnd - tokenStart == 7 && HeadScan.equalsLowercase(bytes, tokenStart, "chunked")
+        case 10 where HeadScan.equalsLowercase(bytes, start, "connection"):
+            if status != 101 { dropped.append(line) }  // a 101 must keep `Connection: upgrade`
+            scanConnectionTokens(bytes, valueStart, valueEnd)
+        case 10 where HeadScan.equalsLowercase(bytes, start, "keep-alive"):
+            dropped.append(line)
+        case 16 where HeadScan.equalsLowercase(bytes, start, "proxy-connection"):
+            dropped.append(line)
+        default:
+            break
+        }
+    }
+
+    private mutating func scanConnectionTokens(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) {
+        var i = start
+        while i < end {
+            while i < end && (HeadScan.isOWS(bytes[i]) || bytes[i] == UInt8(ascii: ",")) { i += 1 }
+            let tokenStart = i
+            while i < end && bytes[i] != UInt8(ascii: ",") { i += 1 }
+            var tokenEnd = i
+            while tokenEnd > tokenStart && HeadScan.isOWS(bytes[tokenEnd - 1]) { tokenEnd -= 1 }
+            switch tokenEnd - tokenStart {
+            case 5 where HeadScan.equalsLowercase(bytes, tokenStart, "close"):
+                connectionClose = true
+            case 10 where HeadScan.equalsLowercase(bytes, tokenStart, "keep-alive"):
+                connectionKeepAlive = true
+            default:
+                break
+            }
+        }
+    }
+
+    /// Index of the next LF at or after `from`, or nil.
+    @inline(__always)
+    private static func lineEnd(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
+        var i = from
+        let count = bytes.count
+        while i < count {
+            if bytes[i] == UInt8(ascii: "\n") { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// The line's end before its CR; a bare LF is an error.
+    @inline(__always)
+    private static func checkedLineEnd(_ bytes: UnsafeRawBufferPointer, _ lf: Int) throws(ResponseFramingError) -> Int {
+        guard lf > 0, bytes[lf - 1] == UInt8(ascii: "\r") else {
+            throw ResponseFramingError(reason: "bare LF in response head")
+        }
+        return lf - 1
+    }
+
+    @inline(__always)
+    static func digit(_ byte: UInt8) -> Int? {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") ? Int(byte &- UInt8(ascii: "0")) : nil
+    }
+
+    /// Visible ASCII, obs-text, space and tab; never CR, LF, NUL or other controls.
+    @inline(__always)
+    static func isFieldByte(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "\t") || (byte >= 0x20 && byte != 0x7F)
+    }
+
+    @inline(__always)
+    private static func isOWS(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
+    }
+
+    /// Compares bytes at `start` with a lower-case ASCII literal, ignoring case.
+    @inline(__always)
+    static func equalsLowercase(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ literal: StaticString) -> Bool {
+        let length = literal.utf8CodeUnitCount
+        guard start + length <= bytes.count else { return false }
+        let pointer = literal.utf8Start
+        for i in 0..<length where bytes[start + i] | 0x20 != pointer[i] {
+            // `| 0x20` folds letters; for '-' (0x2D) it is a no-op, so the literal's punctuation still matches.
+            return false
+        }
+        return true
+    }
+}

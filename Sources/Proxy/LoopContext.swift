@@ -1,0 +1,62 @@
+import Balancer
+import NIOCore
+
+/// Everything one event loop owns: its upstream pools, request id counter and client connections.
+/// Only code running on `eventLoop` touches it, so none of it needs a lock.
+final class LoopContext {
+    let index: Int
+    let eventLoop: any EventLoop
+    let shared: ServerShared
+    var requestIds: RequestIdGenerator
+    private(set) var pools: [Address: UpstreamPool] = [:]
+    var clients: [ObjectIdentifier: ProxyConnectionHandler] = [:]
+    var draining = false
+    private var sweepTask: Scheduled<Void>? = nil
+
+    /// Response head endings, built once: relaying a head adds one of these instead of rewriting it.
+    let tailKeepAlive: ByteBuffer
+    let tailKeepAlive10: ByteBuffer
+    let tailClose: ByteBuffer
+
+    init(index: Int, eventLoop: any EventLoop, shared: ServerShared) {
+        self.index = index
+        self.eventLoop = eventLoop
+        self.shared = shared
+        var generator = SystemRandomNumberGenerator()
+        self.requestIds = RequestIdGenerator(using: &generator)
+        let allocator = ByteBufferAllocator()
+        self.tailKeepAlive = allocator.buffer(staticString: "Via: 1.1 switchyard\r\n\r\n")
+        self.tailKeepAlive10 = allocator.buffer(staticString: "Via: 1.1 switchyard\r\nConnection: keep-alive\r\n\r\n")
+        self.tailClose = allocator.buffer(staticString: "Via: 1.1 switchyard\r\nConnection: close\r\n\r\n")
+    }
+
+    func pool(for address: Address) -> UpstreamPool {
+        if let pool = pools[address] { return pool }
+        let pool = UpstreamPool(address: address, settings: shared.pool)
+        pools[address] = pool
+        return pool
+    }
+
+    /// Starts the periodic sweep that closes upstream connections idle past the pool's timeout.
+    func startSweeping() {
+        let interval: TimeAmount = max(TimeAmount.milliseconds(100), min(TimeAmount.seconds(5), TimeAmount.nanoseconds(shared.pool.idleTimeout.nanoseconds / 2)))
+        sweepTask = eventLoop.assumeIsolated().scheduleTask(in: interval) { [self] in
+            self.sweep()
+            self.startSweeping()
+        }
+    }
+
+    func stopSweeping() {
+        sweepTask?.cancel()
+        sweepTask = nil
+    }
+
+    private func sweep() {
+        let deadline = NIODeadline.now() - shared.pool.idleTimeout
+        for pool in pools.values { pool.sweep(idleBefore: deadline) }
+    }
+
+    func closeIdleUpstreams() {
+        for pool in pools.values { pool.closeAll() }
+    }
+}

@@ -1,0 +1,33 @@
+import NIOCore
+
+/// Limits that protect the proxy from hostile or broken clients.
+public struct ProxyLimits: Sendable, Hashable {
+    /// Bytes allowed for the request line plus all headers (431 above it).
+    public var maxHeaderBytes: Int
+    /// Number of header fields allowed (431 above it).
+    public var maxHeaderCount: Int
+    /// Bytes allowed for the request target (414 above it).
+    public var maxURILength: Int
+    /// Default request body limit for routes that set none (413 above it).
+    public var maxBodyBytes: Int64
+    /// Time allowed to receive a complete request head once it started (408 and close, against slowloris).
+    public var headerReadTimeout: TimeAmount
+    /// How long an idle client keep-alive connection is kept open between requests.
+    public var clientIdleTimeout: TimeAmount
+
+    public init(
+        maxHeaderBytes: Int = 32 * 1024,
+        maxHeaderCount: Int = 100,
+        maxURILength: Int = 8 * 1024,
+        maxBodyBytes: Int64 = Int64.max,
+        headerReadTimeout: TimeAmount = .seconds(10),
+        clientIdleTimeout: TimeAmount = .seconds(60)
+    ) {
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+        self.maxURILength = maxURILength
+        self.maxBodyBytes = maxBodyBytes
+        self.headerReadTimeout = headerReadTimeout
+        self.clientIdleTimeout = clientIdleTimeout
+    }
+}

@@ -1,0 +1,43 @@
+import NIOCore
+import NIOHTTP1
+
+/// What one request needs from routing: where it goes and how it is rewritten.
+///
+/// Returned by value once per request, so fields are `Substring` (slices of the client's request or of
+/// strings the router already holds): an unchanged path or host costs no copy.
+public struct ProxyRoute: Sendable {
+    /// Route name or id, for logs and error bodies.
+    public var name: String
+    /// Path and query sent upstream (`strip_path` and the service path already applied).
+    public var upstreamTarget: Substring
+    /// `Host` header sent upstream: the client's with `preserve_host`, else the service's host.
+    public var hostHeader: Substring?
+    /// Largest request body this route accepts (413 above it); nil uses `ProxyLimits.maxBodyBytes`.
+    public var maxBodyBytes: Int64?
+    /// Consistent-hashing key for the upstream's ring, when its algorithm hashes on something.
+    public var hashKey: Substring?
+    /// Where the request goes.
+    public var service: ProxyService
+
+    public init(
+        name: String,
+        upstreamTarget: Substring,
+        hostHeader: Substring? = nil,
+        maxBodyBytes: Int64? = nil,
+        hashKey: Substring? = nil,
+        service: ProxyService
+    ) {
+        self.name = name
+        self.upstreamTarget = upstreamTarget
+        self.hostHeader = hostHeader
+        self.maxBodyBytes = maxBodyBytes
+        self.hashKey = hashKey
+        self.service = service
+    }
+}
+
+/// Matches a request to a route. Called once per request on the client's event loop: it must not block.
+public protocol ProxyRouter: Sendable {
+    /// Nil answers 404 "no route matched".
+    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: HTTPHeaders) -> ProxyRoute?
+}

@@ -1,0 +1,176 @@
+import Atomics
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The HTTP reverse proxy listener: one event loop per worker, each with its own upstream pools.
+///
+/// Client connections and their upstream connections share an event loop, so the request path takes
+/// no lock and hops no thread. Configuration is swapped with `update` without touching connections.
+public final class ProxyServer: Sendable {
+    /// Node settings fixed for the server's lifetime.
+    public struct Settings: Sendable {
+        public var host: String
+        /// 0 binds an ephemeral port (tests); `start()` returns the real one.
+        public var port: Int
+        /// Event loop threads; one per core by default.
+        public var workers: Int
+        public var pool: PoolSettings
+        /// Listen backlog.
+        public var backlog: Int32
+
+        public init(
+            host: String = "0.0.0.0",
+            port: Int = 8000,
+            workers: Int = System.coreCount,
+            pool: PoolSettings = PoolSettings(),
+            backlog: Int32 = 1024
+        ) {
+            self.host = host
+            self.port = port
+            self.workers = max(1, workers)
+            self.pool = pool
+            self.backlog = backlog
+        }
+    }
+
+    private struct Running: Sendable {
+        var group: MultiThreadedEventLoopGroup
+        var channel: any Channel
+        var loops: [NIOLoopBound<LoopContext>]
+    }
+
+    public let settings: Settings
+    private let shared: ServerShared
+    private let running = NIOLockedValueBox<Running?>(nil)
+
+    public init(settings: Settings, configuration: ProxyConfiguration, logger: Logger = Logger(label: "switchyard.proxy")) {
+        self.settings = settings
+        self.shared = ServerShared(configuration: configuration, pool: settings.pool, logger: logger, workers: settings.workers)
+    }
+
+    /// The configuration snapshot new requests use.
+    public var configuration: ProxyConfiguration {
+        shared.configuration.load(ordering: .acquiring)
+    }
+
+    /// Publishes a new configuration: requests already routed finish with the old one, connections stay open.
+    public func update(_ configuration: ProxyConfiguration) {
+        shared.configuration.store(configuration, ordering: .releasing)
+    }
+
+    /// Binds and starts accepting; returns the bound port.
+    @discardableResult
+    public func start() async throws -> Int {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.workers)
+        var loops: [NIOLoopBound<LoopContext>] = []
+        var index = 0
+        for eventLoop in group.makeIterator() {
+            let i = index
+            let shared = self.shared
+            let bound = try await eventLoop.submit {
+                let context = LoopContext(index: i, eventLoop: eventLoop, shared: shared)
+                context.startSweeping()
+                return NIOLoopBound(context, eventLoop: eventLoop)
+            }.get()
+            loops.append(bound)
+            index += 1
+        }
+        var byLoop: [ObjectIdentifier: NIOLoopBound<LoopContext>] = [:]
+        for bound in loops { byLoop[ObjectIdentifier(bound.eventLoop)] = bound }
+        let contexts = byLoop
+        let shared = self.shared
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: settings.backlog)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard let loop = contexts[ObjectIdentifier(channel.eventLoop)]?.value else {
+                        throw ChannelError.ioOnClosedChannel
+                    }
+                    let limits = shared.configuration.load(ordering: .acquiring).limits
+                    try ProxyServer.configureClientPipeline(channel, loop: loop, limits: limits)
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(host: settings.host, port: settings.port).get()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        let port = channel.localAddress?.port ?? settings.port
+        shared.listenPort.store(port, ordering: .releasing)
+        running.withLockedValue { $0 = Running(group: group, channel: channel, loops: loops) }
+        shared.logger.info("proxy listening", metadata: ["address": "\(settings.host):\(port)", "workers": "\(settings.workers)"])
+        return port
+    }
+
+    static func configureClientPipeline(_ channel: any Channel, loop: LoopContext, limits: ProxyLimits) throws {
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
+        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes + limits.maxURILength
+        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes + limits.maxURILength
+        let decoder = ByteToMessageHandler(
+            HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits)
+        )
+        let proxy = ProxyConnectionHandler(loop: loop, limits: limits)
+        proxy.setDecoder(decoder)
+        let sync = channel.pipeline.syncOperations
+        try sync.addHandler(RequestHeadGuard(proxy: proxy, limits: limits))
+        try sync.addHandler(decoder)
+        try sync.addHandler(proxy)
+    }
+
+    /// The bound port while running.
+    public var port: Int? {
+        running.withLockedValue { $0?.channel.localAddress?.port }
+    }
+
+    /// Stops accepting, lets requests in progress finish (up to `grace`), then closes everything.
+    public func stop(grace: TimeAmount = .seconds(10)) async throws {
+        guard let state = running.withLockedValue({ value -> Running? in
+            let current = value
+            value = nil
+            return current
+        }) else { return }
+        try? await state.channel.close()
+        for bound in state.loops {
+            try? await bound.eventLoop.submit {
+                let loop = bound.value
+                loop.draining = true
+                for client in loop.clients.values { client.closeWhenDone() }
+            }.get()
+        }
+        let deadline = NIODeadline.now() + grace
+        while NIODeadline.now() < deadline {
+            var open = 0
+            for bound in state.loops {
+                open += (try? await bound.eventLoop.submit { bound.value.clients.count }.get()) ?? 0
+            }
+            if open == 0 { break }
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        for bound in state.loops {
+            try? await bound.eventLoop.submit {
+                let loop = bound.value
+                loop.stopSweeping()
+                loop.closeIdleUpstreams()
+            }.get()
+        }
+        try await state.group.shutdownGracefully()
+    }
+
+    /// Upstream connections opened so far, over all loops and addresses (for tests and stats).
+    public func upstreamConnectionsOpened() async -> Int {
+        let loops = running.withLockedValue { $0?.loops ?? [] }
+        var total = 0
+        for bound in loops {
+            total += (try? await bound.eventLoop.submit { bound.value.pools.values.reduce(0) { $0 + $1.opened } }.get()) ?? 0
+        }
+        return total
+    }
+}

@@ -1,0 +1,19 @@
+import Atomics
+import Logging
+
+/// State every event loop reads: the published configuration snapshot and fixed server settings.
+final class ServerShared: Sendable {
+    let configuration: ManagedAtomic<ProxyConfiguration>
+    let pool: PoolSettings
+    let logger: Logger
+    /// The bound port, known once the listener is up; sent as `X-Forwarded-Port`.
+    let listenPort = ManagedAtomic<Int>(0)
+    let workers: Int
+
+    init(configuration: ProxyConfiguration, pool: PoolSettings, logger: Logger, workers: Int) {
+        self.configuration = ManagedAtomic(configuration)
+        self.pool = pool
+        self.logger = logger
+        self.workers = workers
+    }
+}

@@ -1,0 +1,237 @@
+import Balancer
+import NIOCore
+
+/// Why an upstream exchange broke before its response completed.
+enum UpstreamFailure {
+    case closed
+    case invalidResponse(ResponseFramingError)
+    case readTimeout
+    case writeTimeout
+    case error(any Error)
+
+    var isTimeout: Bool {
+        switch self {
+        case .readTimeout, .writeTimeout: return true
+        default: return false
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .closed: return "upstream closed the connection"
+        case .invalidResponse(let error): return error.description
+        case .readTimeout: return "upstream read timed out"
+        case .writeTimeout: return "upstream write timed out"
+        case .error(let error): return "upstream connection error: \(error)"
+        }
+    }
+}
+
+/// One keep-alive connection to an upstream address: the handler at the end of its pipeline.
+///
+/// Frames responses with `ResponseFramer` and hands raw slices to the client connection that leased it.
+/// Lives on one event loop, as does its lessee, so every call is synchronous.
+final class UpstreamConnection: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let address: Address
+    weak var pool: UpstreamPool?
+    /// The client connection currently using this one; nil while pooled.
+    var owner: ProxyConnectionHandler?
+    var inPool = false
+    var idleSince = NIODeadline.uptimeNanoseconds(0)
+    /// The last response allowed reuse, and no stray bytes followed it.
+    private(set) var reusable = true
+    private(set) var isOpen = true
+    private var context: ChannelHandlerContext?
+    private var framer = ResponseFramer()
+
+    // Back-pressure towards the upstream: reads are withheld while the client cannot take more.
+    private var readPaused = false
+    private var readPending = false
+
+    // Timeouts: one lazily re-armed timer, so a busy connection schedules nothing per request.
+    private var readTimeout = TimeAmount.seconds(60)
+    private var writeTimeout = TimeAmount.seconds(60)
+    private var waitingForResponse = false
+    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
+    private var unwritableSince: NIODeadline? = nil
+    private var timer: Scheduled<Void>? = nil
+
+    init(address: Address) {
+        self.address = address
+    }
+
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    // MARK: Used by the client side
+
+    /// Arms the framer and timeouts for one request.
+    func begin(headRequest: Bool, dechunk: Bool, readTimeout: TimeAmount, writeTimeout: TimeAmount) {
+        framer.expectResponse(headRequest: headRequest, dechunk: dechunk)
+        self.readTimeout = readTimeout
+        self.writeTimeout = writeTimeout
+        waitingForResponse = false
+        readPaused = false
+        if timer == nil, let context {
+            armTimer(context, in: min(readTimeout, writeTimeout))
+        }
+    }
+
+    /// The whole request was written: the read timeout starts counting.
+    func requestSent() {
+        waitingForResponse = true
+        lastActivity = .now()
+    }
+
+    func write(_ buffer: ByteBuffer) {
+        context?.write(NIOAny(buffer), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    func pauseReading() {
+        readPaused = true
+    }
+
+    func resumeReading() {
+        guard readPaused else { return }
+        readPaused = false
+        if readPending, let context {
+            readPending = false
+            context.read()
+        }
+    }
+
+    func close() {
+        guard isOpen else { return }
+        isOpen = false
+        owner = nil
+        context?.close(promise: nil)
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        guard let owner else {
+            // Bytes on an idle connection: the upstream is out of step, never reuse it.
+            reusable = false
+            close()
+            return
+        }
+        if waitingForResponse { lastActivity = .now() }
+        do {
+            while let event = try framer.next(&buffer) {
+                switch event {
+                case .head(let head):
+                    if head.framing == .tunnel { waitingForResponse = false }
+                    if !head.isInformational && !head.reusable { reusable = false }
+                    owner.upstreamHead(head)
+                case .body(let body):
+                    owner.upstreamBody(body)
+                case .end:
+                    waitingForResponse = false
+                    if buffer.readableBytes > 0 { reusable = false }
+                    owner.upstreamEnd(self)
+                    return
+                }
+                if self.owner !== owner { return }
+            }
+        } catch {
+            reusable = false
+            owner.upstreamFailed(self, .invalidResponse(error))
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        owner?.upstreamReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isOpen = false
+        reusable = false
+        timer?.cancel()
+        timer = nil
+        pool?.remove(self)
+        guard let owner else { return }
+        do {
+            if let event = try framer.endOfInput() {
+                if case .end = event {
+                    owner.upstreamEnd(self)
+                    return
+                }
+            }
+            owner.upstreamFailed(self, .closed)
+        } catch {
+            owner.upstreamFailed(self, .closed)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        reusable = false
+        if let owner {
+            owner.upstreamFailed(self, .error(error))
+        }
+        close()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            unwritableSince = nil
+            owner?.upstreamBecameWritable()
+        } else {
+            unwritableSince = .now()
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readPaused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    // MARK: Timeouts
+
+    private func armTimer(_ context: ChannelHandlerContext, in delay: TimeAmount) {
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            self.timerFired()
+        }
+    }
+
+    private func timerFired() {
+        timer = nil
+        guard isOpen, let owner, let context else { return }
+        let now = NIODeadline.now()
+        if let since = unwritableSince, now - since >= writeTimeout {
+            reusable = false
+            owner.upstreamFailed(self, .writeTimeout)
+            close()
+            return
+        }
+        if waitingForResponse && now - lastActivity >= readTimeout {
+            reusable = false
+            owner.upstreamFailed(self, .readTimeout)
+            close()
+            return
+        }
+        var next = min(readTimeout, writeTimeout)
+        if waitingForResponse { next = min(next, readTimeout - (now - lastActivity)) }
+        if let since = unwritableSince { next = min(next, writeTimeout - (now - since)) }
+        armTimer(context, in: max(next, .milliseconds(1)))
+    }
+}

@@ -1,0 +1,71 @@
+import Balancer
+import NIOCore
+
+/// Idle keep-alive connections to one address, owned by one event loop (no lock: only that loop touches it).
+final class UpstreamPool {
+    let address: Address
+    /// Resolved once: connecting is the slow path, but parsing the text each time is needless.
+    let socketAddress: SocketAddress?
+    private(set) var idle: [UpstreamConnection] = []
+    private let settings: PoolSettings
+    /// Connections opened by this pool over its lifetime; tests and stats read it.
+    var opened = 0
+
+    init(address: Address, settings: PoolSettings) {
+        self.address = address
+        self.settings = settings
+        self.socketAddress = try? SocketAddress(ipAddress: address.ip.description, port: Int(address.port))
+    }
+
+    /// The most recently used idle connection that is still open (LIFO keeps the hot ones warm).
+    func take() -> UpstreamConnection? {
+        while let connection = idle.popLast() {
+            connection.inPool = false
+            if connection.isOpen { return connection }
+        }
+        return nil
+    }
+
+    /// Keeps the connection for reuse, or closes it when the pool is full.
+    func release(_ connection: UpstreamConnection, now: NIODeadline) {
+        guard connection.isOpen else { return }
+        if idle.count >= settings.maxIdlePerAddress {
+            connection.close()
+            return
+        }
+        connection.idleSince = now
+        connection.inPool = true
+        idle.append(connection)
+    }
+
+    func remove(_ connection: UpstreamConnection) {
+        guard connection.inPool else { return }
+        connection.inPool = false
+        idle.removeAll { $0 === connection }
+    }
+
+    /// Closes connections idle since before `deadline`.
+    func sweep(idleBefore deadline: NIODeadline) {
+        guard idle.contains(where: { $0.idleSince < deadline }) else { return }
+        var kept: [UpstreamConnection] = []
+        kept.reserveCapacity(idle.count)
+        for connection in idle {
+            if connection.idleSince < deadline {
+                connection.inPool = false
+                connection.close()
+            } else {
+                kept.append(connection)
+            }
+        }
+        idle = kept
+    }
+
+    func closeAll() {
+        let all = idle
+        idle.removeAll()
+        for connection in all {
+            connection.inPool = false
+            connection.close()
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Config
+import Foundation
+
+/// Everything the proxy needs about a matched route, resolved once when the router is built.
+public final class RouteTarget: Sendable {
+    /// Where the service sends traffic.
+    public enum Destination: Sendable, Hashable {
+        /// The service's host names an upstream: pick an address from its ring.
+        case upstream(Upstream)
+        /// A plain host (name or IP) and port.
+        case host(String, port: Int)
+    }
+
+    public let route: Route
+    /// Nil when the route has no service: the proxy answers 503.
+    public let service: Service?
+    public let destination: Destination?
+    /// The key-auth requirement in force (route, else service, else global plugin); nil when open.
+    public let keyAuth: KeyAuthConfig?
+
+    /// The Host header when the route does not preserve the client's: fixed per route, so computed once here.
+    public let upstreamHostHeader: UpstreamHostHeader
+
+    public init(route: Route, service: Service?, destination: Destination?, keyAuth: KeyAuthConfig?) {
+        self.route = route
+        self.service = service
+        self.destination = destination
+        self.keyAuth = keyAuth
+        switch destination {
+        case let .upstream(upstream)?:
+            upstreamHostHeader = upstream.hostHeader.map { .value($0) } ?? .targetHost
+        case let .host(host, port)?:
+            upstreamHostHeader = .value(UpstreamHostHeader.forTarget(host: host, port: port,
+                                                                     protocol: service?.protocol ?? .http))
+        case nil:
+            upstreamHostHeader = .targetHost
+        }
+    }
+}
+
+/// The Host header to send upstream.
+public enum UpstreamHostHeader: Sendable, Hashable {
+    /// Send exactly this value (the client's Host with `preserve_host`, an upstream's `host_header`, or a plain
+    /// service's host).
+    case value(String)
+    /// Use the picked target's host name; see `UpstreamHostHeader.forTarget`.
+    case targetHost
+
+    /// Kong's rule: the host, plus `:port` unless it is the scheme's default port.
+    public static func forTarget(host: String, port: Int, protocol: Service.UpstreamProtocol = .http) -> String {
+        let name = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
+        return port == `protocol`.defaultPort ? name : "\(name):\(port)"
+    }
+}
+
+/// A routed request.
+public struct RouteMatch: Sendable {
+    public let target: RouteTarget
+    /// Path and query to send upstream (service path joined, route prefix stripped when `strip_path`).
+    public let upstreamTarget: String
+    public let hostHeader: UpstreamHostHeader
+}
+
+/// The router's answer.
+public enum RoutingDecision: Sendable {
+    case matched(RouteMatch)
+    /// Everything matched but the protocol: the route wants https and the request came over http. Answer with
+    /// `statusCode` (Kong's `https_redirect_status_code`, 426 by default).
+    case httpsRequired(statusCode: Int, target: RouteTarget)
+    /// No route matches: 404.
+    case noRoute
+}

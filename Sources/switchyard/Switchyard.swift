@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Switchyard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchyard",
+        abstract: "A DNS/SRV-driven service-discovery load balancer and API gateway.",
+        subcommands: [ResolveCommand.self, WatchCommand.self]
+    )
+}

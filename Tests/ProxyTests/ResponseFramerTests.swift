@@ -1,0 +1,245 @@
+import NIOCore
+@testable import Proxy
+import Testing
+
+/// The raw response framer on plain bytes, fed in pieces split at every offset: framing must not
+/// depend on how TCP cut the stream.
+@Suite struct ResponseFramerTests {
+    struct Expected {
+        var headRequest = false
+        var status: Int
+        var body: String
+        var reusable = true
+    }
+
+    /// Feeds `pieces` to one framer, arming it for each expected response in turn.
+    /// Returns per-response (status, relayed body bytes, reusable) and the relayed head bytes.
+    static func run(
+        _ pieces: [ByteBuffer], expected: [Expected], dechunk: Bool = false
+    ) throws(ResponseFramingError) -> [(status: Int, body: String, reusable: Bool)] {
+        var framer = ResponseFramer()
+        var results: [(status: Int, body: String, reusable: Bool)] = []
+        var index = 0
+        framer.expectResponse(headRequest: expected[0].headRequest, dechunk: dechunk)
+        var status = 0
+        var body = ""
+        var reusable = true
+        for piece in pieces {
+            var buffer = piece
+            while let event = try framer.next(&buffer) {
+                switch event {
+                case .head(let head):
+                    if head.isInformational { continue }
+                    status = head.status
+                    reusable = head.reusable
+                case .body(let bytes):
+                    body += String(buffer: bytes)
+                case .end:
+                    results.append((status, body, reusable))
+                    body = ""
+                    index += 1
+                    if index < expected.count {
+                        framer.expectResponse(headRequest: expected[index].headRequest, dechunk: dechunk)
+                    }
+                }
+            }
+        }
+        if let event = try framer.endOfInput(), case .end = event {
+            results.append((status, body, reusable))
+        }
+        return results
+    }
+
+    static let stream: [(String, Expected)] = [
+        ("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", .init(status: 200, body: "hello")),
+        ("HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n", .init(status: 204, body: "")),
+        ("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", .init(headRequest: true, status: 200, body: "")),
+        (
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwiki\r\n5;name=value\r\npedia\r\n0\r\nX-T: 1\r\n\r\n",
+            .init(status: 200, body: "4\r\nwiki\r\n5;name=value\r\npedia\r\n0\r\nX-T: 1\r\n\r\n")
+        ),
+        ("HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\n\r\n", .init(status: 304, body: "")),
+        ("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n", .init(status: 404, body: "")),
+        ("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nthe rest", .init(status: 200, body: "the rest", reusable: false)),
+    ]
+
+    @Test func framesAResponseStreamSplitAtEveryOffset() throws {
+        let all = Self.stream.map(\.0).joined()
+        let expected = Self.stream.map(\.1)
+        let bytes = ByteBuffer(string: all)
+        for cut in 0...bytes.readableBytes {
+            let pieces = [
+                bytes.getSlice(at: 0, length: cut)!, bytes.getSlice(at: cut, length: bytes.readableBytes - cut)!,
+            ]
+            let results = try Self.run(pieces, expected: expected)
+            #expect(results.count == expected.count, "cut at \(cut)")
+            for (result, want) in zip(results, expected) {
+                #expect(result.status == want.status, "cut at \(cut)")
+                #expect(result.body == want.body, "cut at \(cut)")
+                #expect(result.reusable == want.reusable, "cut at \(cut)")
+            }
+        }
+    }
+
+    @Test func framesAResponseStreamFedOneByteAtATime() throws {
+        let bytes = ByteBuffer(string: Self.stream.map(\.0).joined())
+        let pieces = (0..<bytes.readableBytes).map { bytes.getSlice(at: $0, length: 1)! }
+        let results = try Self.run(pieces, expected: Self.stream.map(\.1))
+        #expect(results.map(\.body) == Self.stream.map(\.1.body))
+    }
+
+    @Test func dechunksForHTTP10Clients() throws {
+        let raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwiki\r\n5\r\npedia\r\n0\r\n\r\n"
+        let bytes = ByteBuffer(string: raw)
+        for cut in 0...bytes.readableBytes {
+            let pieces = [
+                bytes.getSlice(at: 0, length: cut)!, bytes.getSlice(at: cut, length: bytes.readableBytes - cut)!,
+            ]
+            let results = try Self.run(pieces, expected: [.init(status: 200, body: "wikipedia")], dechunk: true)
+            #expect(results.map(\.body) == ["wikipedia"], "cut at \(cut)")
+        }
+    }
+
+    @Test func marksTheTransferEncodingHeaderForRemovalWhenDechunking() throws {
+        var framer = ResponseFramer()
+        framer.expectResponse(headRequest: false, dechunk: true)
+        var buffer = ByteBuffer(string: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: b\r\n\r\n0\r\n\r\n")
+        guard case .head(let head) = try framer.next(&buffer) else {
+            Issue.record("expected a head")
+            return
+        }
+        #expect(head.dropped.count == 1)
+        let dropped = head.bytes.getString(at: head.bytes.readerIndex + head.dropped.sorted[0].lowerBound, length: head.dropped.sorted[0].count)
+        #expect(dropped == "Transfer-Encoding: chunked\r\n")
+    }
+
+    @Test func chunkedWinsOverContentLengthAndTheConnectionEnds() throws {
+        var framer = ResponseFramer()
+        framer.expectResponse(headRequest: false, dechunk: false)
+        var buffer = ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+        guard case .head(let head) = try framer.next(&buffer) else {
+            Issue.record("expected a head")
+            return
+        }
+        #expect(head.framing == .chunked)
+        #expect(!head.reusable)
+        let dropped = head.bytes.getString(at: head.bytes.readerIndex + head.dropped.sorted[0].lowerBound, length: head.dropped.sorted[0].count)
+        #expect(dropped == "Content-Length: 3\r\n")
+    }
+
+    @Test func keepsConnectionUpgradeOnA101AndTunnels() throws {
+        var framer = ResponseFramer()
+        framer.expectResponse(headRequest: false, dechunk: false)
+        var buffer = ByteBuffer(string: "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+        buffer.writeBytes([0x81, 0x00])
+        guard case .head(let head) = try framer.next(&buffer) else {
+            Issue.record("expected a head")
+            return
+        }
+        #expect(head.framing == .tunnel)
+        #expect(head.dropped.isEmpty)
+        guard case .body(let rest) = try framer.next(&buffer) else {
+            Issue.record("expected tunnel bytes")
+            return
+        }
+        #expect(rest.readableBytes == 2)
+    }
+
+    @Test func anHTTP10ResponseIsReusableOnlyWithKeepAlive() throws {
+        for (raw, reusable) in [
+            ("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false),
+            ("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n", true),
+        ] {
+            let results = try Self.run([ByteBuffer(string: raw)], expected: [.init(status: 200, body: "")])
+            #expect(results.first?.reusable == reusable)
+        }
+    }
+
+    static let invalid: [String] = [
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        "HTTP/1.1 200 OK\r\nContent-Length: -3\r\n\r\nabc",
+        "HTTP/1.1 200 OK\r\nContent-Length: 3x\r\n\r\nabc",
+        "HTTP/1.1 200 OK\nContent-Length: 3\r\n\r\nabc",
+        "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-A : a\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-A: a\u{0}b\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 2000 OK\r\n\r\n",
+        "HTTP/2.0 200 OK\r\n\r\n",
+        "HTTX/1.1 200 OK\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA",
+    ]
+
+    @Test(arguments: invalid.indices)
+    func rejectsInvalidResponsesWhereverTheyAreCut(index: Int) {
+        let bytes = ByteBuffer(string: Self.invalid[index])
+        for cut in 0...bytes.readableBytes {
+            let pieces = [
+                bytes.getSlice(at: 0, length: cut)!, bytes.getSlice(at: cut, length: bytes.readableBytes - cut)!,
+            ]
+            #expect(throws: ResponseFramingError.self, "case \(index) cut at \(cut)") {
+                _ = try Self.run(pieces, expected: [.init(status: 200, body: "")])
+            }
+        }
+    }
+
+    @Test func rejectsAnOversizedHead() {
+        var framer = ResponseFramer()
+        framer.expectResponse(headRequest: false, dechunk: false)
+        let line = "X-Filler: " + String(repeating: "f", count: 1000) + "\r\n"
+        var buffer = ByteBuffer(string: "HTTP/1.1 200 OK\r\n" + String(repeating: line, count: 80))
+        #expect(throws: ResponseFramingError.self) {
+            while try framer.next(&buffer) != nil {}
+        }
+    }
+
+    @Test func aTruncatedBodyIsAnError() throws {
+        var framer = ResponseFramer()
+        framer.expectResponse(headRequest: false, dechunk: false)
+        var buffer = ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+        while try framer.next(&buffer) != nil {}
+        #expect(throws: ResponseFramingError.self) { _ = try framer.endOfInput() }
+    }
+
+    @Test func randomBytesNeverCrashTheFramer() {
+        var generator = SeededGenerator(seed: 0x5EED)
+        let alphabet = Array("HTTP/1.0 2045\r\n:;abcCdef-Length:Transfer-Encoding chunked\t ".utf8)
+        for _ in 0..<2000 {
+            var framer = ResponseFramer()
+            framer.expectResponse(headRequest: false, dechunk: Bool.random(using: &generator))
+            let count = Int.random(in: 0..<200, using: &generator)
+            var bytes = "HTTP/1.1 200 OK\r\n".utf8.map { $0 }
+            for _ in 0..<count { bytes.append(alphabet.randomElement(using: &generator) ?? 0) }
+            var buffer = ByteBuffer(bytes: bytes)
+            var events = 0
+            do {
+                while let _ = try framer.next(&buffer) {
+                    events += 1
+                    if events > 10_000 { break }
+                }
+                _ = try framer.endOfInput()
+            } catch {}
+            #expect(events <= 10_000)
+        }
+    }
+}
+
+/// SplitMix64: deterministic randomness for reproducible fuzzing.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
