@@ -6,14 +6,14 @@ import DNSWire
 let benchmarks: @Sendable () -> Void = {
     let origin = ContinuousClock.now
     let pickConfiguration = Benchmark.Configuration(
-        metrics: [.wallClock, .throughput, .mallocCountTotal],
+        metrics: [.wallClock, .instructions, .mallocCountTotal],
         warmupIterations: 10,
         scalingFactor: .kilo,
         maxDuration: .seconds(2),
         maxIterations: 2_000
     )
     let rebuildConfiguration = Benchmark.Configuration(
-        metrics: [.wallClock, .mallocCountTotal],
+        metrics: [.wallClock, .instructions, .mallocCountTotal],
         warmupIterations: 2,
         maxDuration: .seconds(3),
         maxIterations: 50

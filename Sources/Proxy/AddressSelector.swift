@@ -6,13 +6,28 @@ import DNSWire
 /// Called on the client's event loop for every attempt, so implementations must be lock-free on the
 /// read path (read a published ring reference; keep cursors per `loopIndex`).
 public protocol AddressSelector: Sendable {
+    /// What `select` hands out: an `Address`, or a token that also carries the in-flight slot
+    /// (`Balancer.Pick`). Both are stored without allocation; other types are boxed.
+    associatedtype Pick: PickedAddress
+
     /// The address for the next attempt, or nil when none is available (answered with a fast 503).
     /// `loopIndex` is the calling event loop's index in `0..<workers`, for per-loop cursors.
-    func select(_ request: SelectionContext, loopIndex: Int) -> Address?
-    /// Every address returned by `select` receives exactly one report, when that attempt ends.
-    /// The report also ends the attempt's in-flight count (for least-connections).
-    func report(_ address: Address, outcome: UpstreamOutcome)
+    func select(_ request: SelectionContext, loopIndex: Int) -> Pick?
+    /// Every pick returned by `select` receives exactly one report, when that attempt ends:
+    /// an outcome, or `.released` when the attempt ended without a verdict on the address.
+    func report(_ pick: Pick, outcome: UpstreamOutcome)
 }
+
+/// A selection result that names the address to connect to.
+public protocol PickedAddress: Sendable {
+    var address: Address { get }
+}
+
+extension Address: PickedAddress {
+    public var address: Address { self }
+}
+
+extension Pick: PickedAddress {}
 
 /// What a selector may use to pick: client address, hash key, and the addresses this request already tried.
 public struct SelectionContext: Sendable {

@@ -49,7 +49,8 @@ struct Exchange {
 
     var upstream: UpstreamConnection? = nil
     var address: Address? = nil
-    var reported = true
+    /// The selector's pick for the current attempt, until it is reported (then `.none`).
+    var pick = PickSlot.none
     var tried: [Address] = []
     var attemptsLeft = 0
     var sentAt = NIODeadline.uptimeNanoseconds(0)

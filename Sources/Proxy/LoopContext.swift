@@ -52,8 +52,14 @@ final class LoopContext {
     }
 
     private func sweep() {
-        let deadline = NIODeadline.now() - shared.pool.idleTimeout
+        let now = NIODeadline.now()
+        let deadline = now - shared.pool.idleTimeout
         for pool in pools.values { pool.sweep(idleBefore: deadline) }
+        // Forget pools of addresses unused for a long while (they left DNS or the configuration).
+        let forgetBefore = now - max(shared.pool.idleTimeout * 10, .minutes(10))
+        if pools.count > 64 || pools.values.contains(where: { $0.idle.isEmpty && $0.lastUsed < forgetBefore }) {
+            pools = pools.filter { !($0.value.idle.isEmpty && $0.value.lastUsed < forgetBefore) }
+        }
     }
 
     func closeIdleUpstreams() {

@@ -6,6 +6,8 @@ import Atomics
 /// never drops a connection and never makes a request wait on a writer.
 public final class ProxyConfiguration: Sendable, AtomicReference {
     public let router: any ProxyRouter
+    /// Client limits; the parser's share of them (head size, field count) is fixed when a connection is
+    /// accepted, so a change reaches new connections.
     public let limits: ProxyLimits
     /// Increases with every publication; shows in logs which snapshot served a request.
     public let generation: Int

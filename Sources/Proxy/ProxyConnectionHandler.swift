@@ -17,29 +17,31 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     let loop: LoopContext
     let progress = HeadProgress()
-    private let limits: ProxyLimits
-    private var context: ChannelHandlerContext!
-    private weak var decoder: (any RemovableChannelHandler & AnyObject)?
-    private var clientIP: IPAddress? = nil
-    private var clientIPText = ""
-    private var portText = ""
+    let limits: ProxyLimits
+    var context: ChannelHandlerContext!
+    private(set) weak var decoder: (any RemovableChannelHandler & AnyObject)?
+    var clientIP: IPAddress? = nil
+    var clientIPText = ""
+    var portText = ""
 
-    private var exchange = Exchange()
-    private var serial = 0
-    private var queue = CircularBuffer<QueuedPart>()
-    private var isOpen = true
-    private var closeWhenIdle = false
+    var exchange = Exchange()
+    var serial = 0
+    var queue = CircularBuffer<QueuedPart>()
+    var isOpen = true
+    var closeWhenIdle = false
 
-    private var readPending = false
-    private var inReadBatch = false
-    private var clientFlushNeeded = false
-    private var upstreamFlushNeeded = false
+    var readPending = false
+    var inReadBatch = false
+    var clientFlushNeeded = false
+    var upstreamFlushNeeded = false
 
-    private var idleSince = NIODeadline.now()
-    private var timer: Scheduled<Void>? = nil
+    var idleSince = NIODeadline.now()
+    /// When the current request's body last made progress (for `ProxyLimits.bodyReadTimeout`).
+    var lastBodyActivity = NIODeadline.uptimeNanoseconds(0)
+    var timer: Scheduled<Void>? = nil
 
-    private static let maxQueuedParts = 64
-    private static let maxPendingBytes = 256 * 1024
+    static let maxQueuedParts = 64
+    static let maxPendingBytes = 256 * 1024
 
     init(loop: LoopContext, limits: ProxyLimits) {
         self.loop = loop
@@ -51,20 +53,20 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         self.decoder = decoder
     }
 
-    private var logger: Logger { loop.shared.logger }
+    var logger: Logger { loop.shared.logger }
 
     // MARK: Channel lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        portText = String(loop.shared.listenPort.load(ordering: .relaxed))
+        portText = String(context.channel.localAddress?.port ?? loop.shared.listenPort.load(ordering: .relaxed))
         if let remote = context.channel.remoteAddress {
             clientIPText = remote.ipAddress ?? ""
             clientIP = IPAddress(clientIPText)
         }
         loop.clients[ObjectIdentifier(self)] = self
         if loop.draining { closeWhenIdle = true }
-        armTimer(in: min(limits.headerReadTimeout, limits.clientIdleTimeout))
+        armTimer(in: min(limits.headerReadTimeout, limits.clientIdleTimeout, limits.bodyReadTimeout))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -76,7 +78,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         teardown()
     }
 
-    private func teardown() {
+    func teardown() {
         guard isOpen else { return }
         isOpen = false
         progress.rejected = true
@@ -142,7 +144,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private var shouldPauseReading: Bool {
+    var shouldPauseReading: Bool {
         if queue.count >= Self.maxQueuedParts { return true }
         switch exchange.phase {
         case .connecting:
@@ -157,7 +159,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func resumeReadingIfPossible() {
+    func resumeReadingIfPossible() {
         guard readPending, isOpen, !shouldPauseReading else { return }
         readPending = false
         context.read()
@@ -170,7 +172,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    private func handle(_ part: HTTPServerRequestPart) {
+    func handle(_ part: HTTPServerRequestPart) {
         switch part {
         case .head(let head):
             if exchange.phase == .idle {
@@ -184,7 +186,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Feeds queued parts once the current exchange no longer needs the client's bytes.
-    private func drainQueue() {
+    func drainQueue() {
         while isOpen, let first = queue.first {
             switch first {
             case .reject(let status, let message):
@@ -208,7 +210,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Starting a request
 
-    private func start(_ head: HTTPRequestHead) {
+    func start(_ head: HTTPRequestHead) {
         let configuration = loop.shared.configuration.load(ordering: .acquiring)
         serial &+= 1
         exchange = Exchange()
@@ -251,6 +253,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
         exchange.route = route
         exchange.bodyLimit = route.maxBodyBytes ?? limits.maxBodyBytes
+        if exchange.hasBody { lastBodyActivity = .now() }
         if let length = facts.contentLength, length > exchange.bodyLimit {
             return answer(status: 413, message: "request body larger than \(exchange.bodyLimit) bytes", close: true)
         }
@@ -279,10 +282,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Picks an address and binds a connection to it: synchronously when the pool has an idle one.
-    private func attempt() {
+    func attempt() {
         guard let route = exchange.route else { return }
         let context = SelectionContext(clientIP: clientIP, hashKey: route.hashKey, tried: exchange.tried)
-        guard let address = route.service.selector.select(context, loopIndex: loop.index) else {
+        let pick = route.service.selector.selectSlot(context, loopIndex: loop.index)
+        guard let address = pick.address else {
             logger.info(
                 "no upstream available",
                 metadata: ["service": "\(route.service.name)", "request_id": "\(exchange.requestIdText)"]
@@ -290,7 +294,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             return fail(status: 503, message: "no upstream available")
         }
         exchange.address = address
-        exchange.reported = false
+        exchange.pick = pick
         let pool = loop.pool(for: address)
         if let connection = pool.take() {
             bind(connection)
@@ -300,7 +304,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func connect(_ pool: UpstreamPool, service: ProxyService) {
+    func connect(_ pool: UpstreamPool, service: ProxyService) {
         guard let target = pool.socketAddress else {
             report(.connectFailure)
             return retryOrFail(status: 502, message: "invalid upstream address \(pool.address)")
@@ -324,7 +328,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             }
     }
 
-    private func connected(_ result: Result<any Channel, any Error>, pool: UpstreamPool, serial: Int) {
+    func connected(_ result: Result<any Channel, any Error>, pool: UpstreamPool, serial: Int) {
         switch result {
         case .success(let channel):
             guard let connection = try? channel.pipeline.syncOperations.handler(type: UpstreamConnection.self) else {
@@ -359,7 +363,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func bind(_ connection: UpstreamConnection) {
+    func bind(_ connection: UpstreamConnection) {
         guard let route = exchange.route else { return }
         exchange.phase = .active
         exchange.upstream = connection
@@ -383,10 +387,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Request body
 
-    private func requestBody(_ body: ByteBuffer) {
+    func requestBody(_ body: ByteBuffer) {
         switch exchange.phase {
         case .connecting, .active:
             exchange.bodyReceived += Int64(body.readableBytes)
+            lastBodyActivity = .now()
             if exchange.bodyReceived > exchange.bodyLimit {
                 logger.info("request body over limit", metadata: ["request_id": "\(exchange.requestIdText)"])
                 abandonUpstream()
@@ -405,7 +410,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func writeBody(_ body: ByteBuffer, to connection: UpstreamConnection) {
+    func writeBody(_ body: ByteBuffer, to connection: UpstreamConnection) {
         guard body.readableBytes > 0 else { return }
         if exchange.chunkedBody {
             var size = context.channel.allocator.buffer(capacity: 18)
@@ -419,7 +424,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func requestEnd() {
+    func requestEnd() {
         exchange.requestComplete = true
         switch exchange.phase {
         case .active:
@@ -435,321 +440,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func finishRequest(on connection: UpstreamConnection) {
+    func finishRequest(on connection: UpstreamConnection) {
         if exchange.chunkedBody {
             connection.write(ByteBuffer(staticString: "0\r\n\r\n"))
         }
         exchange.requestSent = true
         connection.requestSent()
-    }
-
-    // MARK: Upstream events
-
-    func upstreamHead(_ head: ResponseHead) {
-        if head.isInformational {
-            if exchange.clientMinor >= 1 {
-                context.write(wrapOutboundOut(head.bytes), promise: nil)
-                clientFlushNeeded = true
-            }
-            return
-        }
-        if head.status >= 500 {
-            report(.httpStatus(head.status))
-        } else {
-            report(.success(latencyNanoseconds: (NIODeadline.now() - exchange.sentAt).nanoseconds))
-        }
-        var keep = exchange.clientKeepAlive && !closeWhenIdle
-        switch head.framing {
-        case .untilClose, .tunnel:
-            keep = false
-        case .chunked:
-            if exchange.clientMinor == 0 { keep = false }
-        case .none, .length:
-            break
-        }
-        if exchange.upgradeRequested && head.status != 101 { keep = false }
-        exchange.keepClient = keep
-        exchange.responseStarted = true
-        let tail: ByteBuffer
-        if head.framing == .tunnel {
-            tail = loop.tailKeepAlive
-        } else if !keep {
-            tail = loop.tailClose
-        } else {
-            tail = exchange.clientMinor == 0 ? loop.tailKeepAlive10 : loop.tailKeepAlive
-        }
-        let bytes = head.bytes
-        let headLength = bytes.readableBytes - 2  // the final CRLF is replaced by the tail
-        // Relay the head as slices of the read buffer, leaving out hop-by-hop lines: no copy.
-        var cursor = 0
-        head.dropped.forEachInOrder { range in
-            if range.lowerBound > cursor,
-                let part = bytes.getSlice(at: bytes.readerIndex + cursor, length: range.lowerBound - cursor)
-            {
-                context.write(wrapOutboundOut(part), promise: nil)
-            }
-            cursor = max(cursor, range.upperBound)
-        }
-        if headLength > cursor, let part = bytes.getSlice(at: bytes.readerIndex + cursor, length: headLength - cursor) {
-            context.write(wrapOutboundOut(part), promise: nil)
-        }
-        context.write(wrapOutboundOut(tail), promise: nil)
-        clientFlushNeeded = true
-        if head.framing == .tunnel {
-            startTunnel()
-        }
-    }
-
-    func upstreamBody(_ body: ByteBuffer) {
-        context.write(wrapOutboundOut(body), promise: nil)
-        clientFlushNeeded = true
-        if !context.channel.isWritable {
-            exchange.upstream?.pauseReading()
-        }
-    }
-
-    func upstreamReadComplete() {
-        if clientFlushNeeded {
-            clientFlushNeeded = false
-            context.flush()
-        }
-    }
-
-    func upstreamBecameWritable() {
-        resumeReadingIfPossible()
-    }
-
-    func upstreamEnd(_ connection: UpstreamConnection) {
-        guard exchange.upstream === connection else { return }
-        report(.released)
-        exchange.upstream = nil
-        connection.owner = nil
-        if connection.reusable && exchange.requestSent && exchange.phase == .active, let pool = connection.pool {
-            pool.release(connection, now: .now())
-        } else {
-            connection.close()
-        }
-        if !exchange.keepClient || !exchange.requestComplete {
-            return closeClientAfterFlush()
-        }
-        finishExchange()
-    }
-
-    func upstreamFailed(_ connection: UpstreamConnection, _ failure: UpstreamFailure) {
-        guard exchange.upstream === connection else { return }
-        exchange.upstream = nil
-        connection.owner = nil
-        connection.close()
-        report(failure.isTimeout ? .timeout : .failure)
-        logger.info(
-            "upstream exchange failed",
-            metadata: [
-                "address": "\(connection.address)", "cause": "\(failure.description)",
-                "request_id": "\(exchange.requestIdText)",
-            ]
-        )
-        if exchange.responseStarted {
-            return closeClientAfterFlush()
-        }
-        let retryable = exchange.idempotent && !exchange.hasBody && !exchange.upgradeRequested
-        let status = failure.isTimeout ? 504 : 502
-        if retryable {
-            retryOrFail(status: status, message: failure.description)
-        } else {
-            fail(status: status, message: failure.description)
-        }
-        flushClient()
-    }
-
-    // MARK: Tunnel
-
-    private func startTunnel() {
-        exchange.phase = .tunnel
-        progress.awaitingHead = false
-        guard let decoder else { return closeClientAfterFlush() }
-        let pipeline = context.pipeline.syncOperations
-        do {
-            try pipeline.addHandler(ClientTunnelHandler(proxy: self), position: .after(decoder))
-            pipeline.removeHandler(decoder, promise: nil)
-        } catch {
-            closeClientAfterFlush()
-        }
-    }
-
-    func tunnelFromClient(_ buffer: ByteBuffer) {
-        guard let connection = exchange.upstream else { return }
-        connection.write(buffer)
-        upstreamFlushNeeded = true
-        if !inReadBatch { flushUpstream() }
-    }
-
-    // MARK: Answers and endings
-
-    private func retryOrFail(status: Int, message: String) {
-        if let address = exchange.address { exchange.tried.append(address) }
-        if exchange.attemptsLeft > 0 {
-            exchange.attemptsLeft -= 1
-            exchange.phase = .answered
-            attempt()
-        } else {
-            fail(status: status, message: message)
-        }
-    }
-
-    /// Answers the current request with an error of the proxy's own.
-    private func fail(status: Int, message: String) {
-        abandonUpstream()
-        if exchange.responseStarted {
-            return closeClientAfterFlush()
-        }
-        answer(
-            status: status, message: message,
-            close: (exchange.hasBody && !exchange.requestComplete) || !exchange.clientKeepAlive
-        )
-    }
-
-    private func answer(status: Int, message: String, close: Bool) {
-        exchange.phase = .answered
-        exchange.responseStarted = true
-        let keep = !close && exchange.clientKeepAlive
-        exchange.keepClient = keep
-        let buffer = ErrorResponse.make(
-            status: status, message: message, requestId: exchange.requestIdText, close: !keep,
-            allocator: context.channel.allocator
-        )
-        context.write(wrapOutboundOut(buffer), promise: nil)
-        clientFlushNeeded = true
-        if !keep {
-            progress.rejected = true
-            return closeClientAfterFlush()
-        }
-        if exchange.requestComplete { finishExchange() }
-    }
-
-    /// A request the decoder (or the guard) refused: answered in order after earlier requests, then close.
-    func rejectHead(status: Int, message: String) {
-        guard isOpen, !progress.rejected else { return }
-        if exchange.phase != .idle && !exchange.requestComplete && queue.isEmpty {
-            // The body of the request in progress is malformed: that request fails, nothing else follows.
-            abandonUpstream()
-            if exchange.responseStarted { return closeClientAfterFlush() }
-            return answer(status: status, message: message, close: true)
-        }
-        progress.rejected = true
-        if exchange.phase == .idle && queue.isEmpty {
-            respondAndClose(status: status, message: message)
-        } else {
-            queue.append(.reject(status: status, message: message))
-        }
-    }
-
-    private func respondAndClose(status: Int, message: String) {
-        exchange = Exchange()
-        exchange.requestId = loop.requestIds.next()
-        exchange.phase = .answered
-        exchange.responseStarted = true
-        let buffer = ErrorResponse.make(
-            status: status, message: message, requestId: exchange.requestIdText, close: true,
-            allocator: context.channel.allocator
-        )
-        context.write(wrapOutboundOut(buffer), promise: nil)
-        closeClientAfterFlush()
-    }
-
-    private func finishExchange() {
-        exchange.phase = .idle
-        exchange.route = nil
-        idleSince = .now()
-        if closeWhenIdle && queue.isEmpty {
-            return closeClientAfterFlush()
-        }
-        drainQueue()
-        resumeReadingIfPossible()
-        if !inReadBatch { flushClient() }
-    }
-
-    /// Gives up the upstream side of the current exchange: a connection mid-exchange is never reused.
-    private func abandonUpstream() {
-        if let connection = exchange.upstream {
-            exchange.upstream = nil
-            connection.owner = nil
-            connection.close()
-        }
-        report(.released)
-        exchange.pending.removeAll()
-        exchange.pendingBytes = 0
-        if exchange.phase == .connecting { exchange.phase = .answered }
-    }
-
-    private func report(_ outcome: UpstreamOutcome) {
-        guard !exchange.reported, let address = exchange.address, let route = exchange.route else { return }
-        exchange.reported = true
-        route.service.selector.report(address, outcome: outcome)
-    }
-
-    private func flushUpstream() {
-        upstreamFlushNeeded = false
-        exchange.upstream?.flush()
-    }
-
-    private func flushClient() {
-        clientFlushNeeded = false
-        context.flush()
-    }
-
-    private func closeClient() {
-        guard isOpen else { return }
-        context.close(promise: nil)
-    }
-
-    private func closeClientAfterFlush() {
-        guard isOpen else { return }
-        progress.rejected = true
-        clientFlushNeeded = false
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: promise)
-        promise.futureResult.assumeIsolated().whenComplete { [self] _ in
-            self.context.close(promise: nil)
-        }
-    }
-
-    /// Graceful shutdown: close now when idle, else after the response in progress.
-    func closeWhenDone() {
-        closeWhenIdle = true
-        if exchange.phase == .idle && queue.isEmpty { closeClientAfterFlush() }
-    }
-
-    // MARK: Header read and idle timeouts
-
-    private func armTimer(in delay: TimeAmount) {
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
-            self.timerFired()
-        }
-    }
-
-    private func timerFired() {
-        timer = nil
-        guard isOpen else { return }
-        let now = NIODeadline.now()
-        var next = limits.headerReadTimeout
-        if exchange.phase == .idle && queue.isEmpty && !progress.rejected {
-            if let started = progress.startedAt, progress.awaitingHead {
-                let elapsed = now - started
-                if elapsed >= limits.headerReadTimeout {
-                    logger.debug("request head timed out", metadata: ["client": "\(clientIPText)"])
-                    respondAndClose(status: 408, message: "request header read timed out")
-                    return
-                }
-                next = limits.headerReadTimeout - elapsed
-            } else {
-                let elapsed = now - idleSince
-                if elapsed >= limits.clientIdleTimeout {
-                    closeClient()
-                    return
-                }
-                next = min(next, limits.clientIdleTimeout - elapsed)
-            }
-        }
-        armTimer(in: max(next, .milliseconds(1)))
     }
 }

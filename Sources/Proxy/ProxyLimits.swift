@@ -2,7 +2,7 @@ import NIOCore
 
 /// Limits that protect the proxy from hostile or broken clients.
 public struct ProxyLimits: Sendable, Hashable {
-    /// Bytes allowed for the request line plus all headers (431 above it).
+    /// Bytes allowed for all header fields (431 above it); the request line may add `maxURILength`.
     public var maxHeaderBytes: Int
     /// Number of header fields allowed (431 above it).
     public var maxHeaderCount: Int
@@ -12,6 +12,8 @@ public struct ProxyLimits: Sendable, Hashable {
     public var maxBodyBytes: Int64
     /// Time allowed to receive a complete request head once it started (408 and close, against slowloris).
     public var headerReadTimeout: TimeAmount
+    /// Longest pause allowed while a request body is arriving (408 and close, against slow uploads).
+    public var bodyReadTimeout: TimeAmount
     /// How long an idle client keep-alive connection is kept open between requests.
     public var clientIdleTimeout: TimeAmount
 
@@ -21,6 +23,7 @@ public struct ProxyLimits: Sendable, Hashable {
         maxURILength: Int = 8 * 1024,
         maxBodyBytes: Int64 = Int64.max,
         headerReadTimeout: TimeAmount = .seconds(10),
+        bodyReadTimeout: TimeAmount = .seconds(60),
         clientIdleTimeout: TimeAmount = .seconds(60)
     ) {
         self.maxHeaderBytes = maxHeaderBytes
@@ -28,6 +31,7 @@ public struct ProxyLimits: Sendable, Hashable {
         self.maxURILength = maxURILength
         self.maxBodyBytes = maxBodyBytes
         self.headerReadTimeout = headerReadTimeout
+        self.bodyReadTimeout = bodyReadTimeout
         self.clientIdleTimeout = clientIdleTimeout
     }
 }

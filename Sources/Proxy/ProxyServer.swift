@@ -64,6 +64,9 @@ public final class ProxyServer: Sendable {
     /// Binds and starts accepting; returns the bound port.
     @discardableResult
     public func start() async throws -> Int {
+        guard running.withLockedValue({ $0 == nil }) else {
+            throw ChannelError.inappropriateOperationForState
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.workers)
         var loops: [NIOLoopBound<LoopContext>] = []
         var index = 0

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 
 /// Sits in front of the HTTP decoder and counts the bytes of the request head being received, so an
@@ -27,7 +32,7 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         let buffer = unwrapInboundIn(data)
         if progress.bytes == 0 { progress.startedAt = .now() }
         if !progress.sawLineEnd {
-            if buffer.readableBytesView.contains(UInt8(ascii: "\n")) {
+            if RequestHeadGuard.containsLineFeed(buffer) {
                 progress.sawLineEnd = true
             } else if progress.bytes + buffer.readableBytes > maxLineBytes {
                 proxy.rejectHead(status: 414, message: "request line too long")
@@ -38,6 +43,15 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
         if progress.awaitingHead && progress.bytes > maxHeadBytes && !progress.rejected {
             proxy.rejectHead(status: 431, message: "request header fields too large")
+        }
+    }
+}
+
+extension RequestHeadGuard {
+    static func containsLineFeed(_ buffer: ByteBuffer) -> Bool {
+        buffer.withUnsafeReadableBytes { bytes in
+            guard let base = bytes.baseAddress, bytes.count > 0 else { return false }
+            return memchr(base, 0x0A, bytes.count) != nil
         }
     }
 }

@@ -1,5 +1,6 @@
 import Atomics
 import Balancer
+import DNSWire
 
 /// Round robin over a fixed address list, with a cursor per event loop (no shared counter to contend on).
 /// Retries skip addresses the request already tried while untried ones remain.
@@ -17,13 +18,13 @@ public final class RoundRobinSelector: AddressSelector {
         guard count > 0 else { return nil }
         let cursor = cursors[loopIndex % cursors.count]
         // Each cursor is written by one loop only, so relaxed ordering suffices.
-        let start = cursor.loadThenWrappingIncrement(ordering: .relaxed)
-        if request.tried.isEmpty { return addresses[start % count] }
+        let start = Int(UInt(bitPattern: cursor.loadThenWrappingIncrement(ordering: .relaxed)) % UInt(count))
+        if request.tried.isEmpty { return addresses[start] }
         for offset in 0..<count {
             let candidate = addresses[(start + offset) % count]
             if !request.tried.contains(candidate) { return candidate }
         }
-        return addresses[start % count]
+        return addresses[start]
     }
 
     public func report(_ address: Address, outcome: UpstreamOutcome) {}

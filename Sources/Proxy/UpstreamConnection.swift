@@ -74,7 +74,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
         self.readTimeout = readTimeout
         self.writeTimeout = writeTimeout
         waitingForResponse = false
-        readPaused = false
+        resumeReading()
         if timer == nil, let context {
             armTimer(context, in: min(readTimeout, writeTimeout))
         }

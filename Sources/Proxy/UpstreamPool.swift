@@ -10,6 +10,8 @@ final class UpstreamPool {
     private let settings: PoolSettings
     /// Connections opened by this pool over its lifetime; tests and stats read it.
     var opened = 0
+    /// When a connection was last released here; pools of addresses gone from DNS are dropped by it.
+    private(set) var lastUsed = NIODeadline.now()
 
     init(address: Address, settings: PoolSettings) {
         self.address = address
@@ -34,7 +36,9 @@ final class UpstreamPool {
             return
         }
         connection.idleSince = now
+        lastUsed = now
         connection.inPool = true
+        connection.resumeReading()  // an idle connection must notice when the upstream closes it
         idle.append(connection)
     }
 

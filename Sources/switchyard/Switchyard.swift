@@ -5,6 +5,6 @@ struct Switchyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard",
         abstract: "A DNS/SRV-driven service-discovery load balancer and API gateway.",
-        subcommands: [ResolveCommand.self, WatchCommand.self]
+        subcommands: [StartCommand.self, ResolveCommand.self, WatchCommand.self, DemoBackendCommand.self]
     )
 }

@@ -73,3 +73,27 @@ import Testing
         #expect(r.addresses.isEmpty)
     }
 }
+
+@Suite struct RingViewTests {
+    @Test func ringShowsExpansionAndPickableTiers() {
+        let name = "_http._tcp.API.test."
+        let up = balancer(targets: [TargetSpec(host: name, port: 80), TargetSpec(host: "10.9.0.1", port: 81, weight: 0)],
+                          snapshots: [serviceSnapshot("_http._tcp.api.test", [srv(1, 5, 9000, "a.test", ["10.0.0.1"]),
+                                                                               srv(2, 0, 9000, "b.test", ["10.0.0.2"])])])
+        #expect(up.names == ["_http._tcp.api.test"])
+        let ring = up.ring
+        #expect(ring.targets.map(\.dns) == [.serviceRecords(count: 2), .literal])
+        #expect(ring.targets[1].isDisabled)
+        #expect(ring.addresses.map(\.address) == [addr("10.0.0.1", 9000), addr("10.0.0.2", 9000)])
+        #expect(ring.pickableTiers.map(\.priority) == [1, 2])
+        #expect(ring.pickableTiers.map(\.isZeroWeight) == [false, true])
+        #expect(ring.pickableTiers[0].weights == [5])
+        let before = ring.generation
+        up.eject(addr("10.0.0.1", 9000), until: at(9), now: at(1))
+        #expect(up.ring.generation == before + 1)
+        #expect(up.ring.pickableTiers.map(\.priority) == [2])
+        #expect(up.ring.addresses.count == 2)
+        let status = up.health.statuses().first { $0.address == addr("10.0.0.1", 9000) }
+        #expect(status?.isAvailable == false && status?.ejection?.until == at(9) && status?.membership == .member)
+    }
+}

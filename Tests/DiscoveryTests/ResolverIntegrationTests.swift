@@ -9,13 +9,13 @@ import TestSupport
 struct ResolverIntegrationTests {
     @Test("A, AAAA and SRV records arrive with the zone's TTLs", arguments: [false, true])
     func recordsWithTTLs(tcpOnly: Bool) async throws {
-        let dns = try await TestDNS.startOffPool()
+        let dns = try await TestDNS.start()
         defer { dns.shutdown() }
-        try await dns.add("web1.svc.test", "A", "127.0.0.21", ttl: 7)
-        try await dns.add("web1.svc.test", "AAAA", "::1", ttl: 9)
-        try await dns.add("web2.svc.test", "A", "127.0.0.22", ttl: 7)
-        try await dns.add("_http._tcp.web.svc.test", "SRV", "10 60 8081 web1.svc.test.", ttl: 4)
-        try await dns.add("_http._tcp.web.svc.test", "SRV", "20 40 8082 web2.svc.test.", ttl: 4)
+        try await dns.register("web1.svc.test", "A", "127.0.0.21", ttl: 7)
+        try await dns.register("web1.svc.test", "AAAA", "::1", ttl: 9)
+        try await dns.register("web2.svc.test", "A", "127.0.0.22", ttl: 7)
+        try await dns.register("_http._tcp.web.svc.test", "SRV", "10 60 8081 web1.svc.test.", ttl: 4)
+        try await dns.register("_http._tcp.web.svc.test", "SRV", "20 40 8082 web2.svc.test.", ttl: 4)
         let resolver = try makeResolver(server: dns.server, tcpOnly: tcpOnly)
         defer { resolver.shutdown() }
 
@@ -39,9 +39,9 @@ struct ResolverIntegrationTests {
 
     @Test("NXDOMAIN and NODATA are told apart, with the SOA negative TTL")
     func negativeAnswers() async throws {
-        let dns = try await TestDNS.startOffPool()
+        let dns = try await TestDNS.start()
         defer { dns.shutdown() }
-        try await dns.add("only-a.svc.test", "A", "127.0.0.30", ttl: 5)
+        try await dns.register("only-a.svc.test", "A", "127.0.0.30", ttl: 5)
         let resolver = try makeResolver(server: dns.server)
         defer { resolver.shutdown() }
 
@@ -62,15 +62,15 @@ struct ResolverIntegrationTests {
 
     @Test("a 120-target SRV set arrives whole (truncated over UDP, retried over TCP)")
     func largeSRVOverTCP() async throws {
-        let dns = try await TestDNS.startOffPool()
+        let dns = try await TestDNS.start()
         defer { dns.shutdown() }
         var lines: [String] = []
         for i in 0..<120 {
             lines.append("update add big\(i).svc.test. 30 IN A 127.0.1.\(i + 1)")
             lines.append("update add _http._tcp.big.svc.test. 30 IN SRV 10 \(i + 1) \(9000 + i) big\(i).svc.test.")
         }
-        try await dns.addBatch(lines)
-        let udpView = try await offPool { try dns.lookup("_http._tcp.big.svc.test", "SRV") }
+        try await dns.registerBatch(lines: lines)
+        let udpView = try await dns.lookup("_http._tcp.big.svc.test", "SRV")
         #expect(udpView.isTruncated, "BIND should truncate a 120-record SRV answer over UDP")
 
         let resolver = try makeResolver(server: dns.server)
@@ -88,9 +88,9 @@ struct ResolverIntegrationTests {
 
     @Test("many queries in flight at once all complete")
     func concurrentQueries() async throws {
-        let dns = try await TestDNS.startOffPool()
+        let dns = try await TestDNS.start()
         defer { dns.shutdown() }
-        try await dns.addBatch((0..<50).map { "update add host\($0).svc.test. 30 IN A 127.0.2.\($0 + 1)" })
+        try await dns.registerBatch(lines: (0..<50).map { "update add host\($0).svc.test. 30 IN A 127.0.2.\($0 + 1)" })
         let resolver = try makeResolver(server: dns.server)
         defer { resolver.shutdown() }
         let results = await withTaskGroup(of: (Int, [IPAddress]?).self) { group in
@@ -114,20 +114,42 @@ struct ResolverIntegrationTests {
 
     @Test("a stopped server is reported, and the resolver works again once it is back")
     func serverDownThenUp() async throws {
-        let dns = try await TestDNS.startOffPool()
+        let dns = try await TestDNS.start()
         defer { dns.shutdown() }
-        try await dns.add("up.svc.test", "A", "127.0.0.40", ttl: 5)
+        try await dns.register("up.svc.test", "A", "127.0.0.40", ttl: 5)
         let resolver = try makeResolver(server: dns.server, timeout: .milliseconds(200), tries: 1)
         defer { resolver.shutdown() }
-        try await dns.stop()
+        try await dns.stopServer()
         let error = await #expect(throws: DiscoveryError.self) {
             try await resolver.resolveAddresses("up.svc.test", families: .ipv4)
         }
         #expect(error?.code == .connectionRefused || error?.code == .timeout)
         #expect(error?.message.contains(dns.server) == true)
-        try await dns.restart()
+        try await dns.restartServer()
         let lookup = try await resolver.resolveAddresses("up.svc.test", families: .ipv4)
         #expect(lookup.addresses == [ip("127.0.0.40")])
+    }
+
+    @Test("search domains and ndots apply as in the system resolver")
+    func searchDomains() async throws {
+        let dns = try await TestDNS.start()
+        defer { dns.shutdown() }
+        try await dns.register("short.svc.test", "A", "127.0.0.44", ttl: 5)
+        var configuration = ResolverConfiguration()
+        configuration.servers = [try NameServer(parsing: dns.server)]
+        configuration.hostsPath = nil
+        configuration.searchDomains = ["nowhere.test", "svc.test"]
+        configuration.ndots = 1
+        let resolver = try DNSResolver(configuration: configuration)
+        defer { resolver.shutdown() }
+        let lookup = try await resolver.resolveAddresses("short", families: .ipv4)
+        #expect(lookup.addresses == [ip("127.0.0.44")])
+        #expect(lookup.canonicalName == "short.svc.test")
+        // An absolute name is never searched.
+        let absolute = await #expect(throws: DiscoveryError.self) {
+            try await resolver.resolveAddresses("short.", families: .ipv4)
+        }
+        #expect(absolute?.code == .nxdomain || absolute?.code == .refused)
     }
 
     @Test("names in the hosts file are answered without DNS")

@@ -20,12 +20,12 @@ struct WatcherIntegrationTests {
 
     @Test("SRV registrations and removals reach the snapshot within TTL + 1 s")
     func followsSRVChanges() async throws {
-        let dns = try await TestDNS.startOffPool()
+        let dns = try await TestDNS.start()
         defer { dns.shutdown() }
         let ttl = 2
-        try await dns.add("b1.svc.test", "A", "127.0.0.51", ttl: ttl)
-        try await dns.add("b2.svc.test", "A", "127.0.0.52", ttl: ttl)
-        try await dns.add("_http._tcp.api.svc.test", "SRV", "10 10 9001 b1.svc.test.", ttl: ttl)
+        try await dns.register("b1.svc.test", "A", "127.0.0.51", ttl: ttl)
+        try await dns.register("b2.svc.test", "A", "127.0.0.52", ttl: ttl)
+        try await dns.register("_http._tcp.api.svc.test", "SRV", "10 10 9001 b1.svc.test.", ttl: ttl)
         let resolver = try makeResolver(server: dns.server)
         defer { resolver.shutdown() }
         let watcher = DNSWatcher(resolver: resolver, policy: policy(), families: .ipv4)
@@ -37,7 +37,7 @@ struct WatcherIntegrationTests {
         #expect(first?.0.serviceList.map(\.port) == [9001])
         #expect(first?.0.ttl == UInt32(ttl))
 
-        try await dns.add(name, "SRV", "20 5 9002 b2.svc.test.", ttl: ttl)
+        try await dns.register(name, "SRV", "20 5 9002 b2.svc.test.", ttl: ttl)
         let added = await waitForSnapshot(watcher, name, within: .seconds(ttl + 2)) { $0.serviceList.count == 2 }
         let (snapshot, took) = try #require(added)
         #expect(took <= .seconds(ttl + 1), "took \(took)")
@@ -46,7 +46,7 @@ struct WatcherIntegrationTests {
         #expect(snapshot.serviceList[1].weight == 5)
         #expect(snapshot.serviceList[1].addresses == [ip("127.0.0.52")])
 
-        try await dns.remove(name, "SRV", "10 10 9001 b1.svc.test.")
+        try await dns.deregister(name, "SRV", "10 10 9001 b1.svc.test.")
         let removed = await waitForSnapshot(watcher, name, within: .seconds(ttl + 2)) { $0.serviceList.count == 1 }
         let (after, tookRemoval) = try #require(removed)
         #expect(tookRemoval <= .seconds(ttl + 1), "took \(tookRemoval)")
@@ -56,9 +56,9 @@ struct WatcherIntegrationTests {
 
     @Test("A-record changes reach the snapshot within TTL + 1 s, and only changes are published")
     func followsAddressChanges() async throws {
-        let dns = try await TestDNS.startOffPool()
+        let dns = try await TestDNS.start()
         defer { dns.shutdown() }
-        try await dns.add("pool.svc.test", "A", "127.0.0.61", ttl: 1)
+        try await dns.register("pool.svc.test", "A", "127.0.0.61", ttl: 1)
         let resolver = try makeResolver(server: dns.server)
         defer { resolver.shutdown() }
         let watcher = DNSWatcher(resolver: resolver, policy: policy(), families: .ipv4)
@@ -74,7 +74,7 @@ struct WatcherIntegrationTests {
         // Several refreshes with no change publish nothing new.
         try await Task.sleep(for: .milliseconds(3500))
         #expect(watcher.snapshot(of: "pool.svc.test")?.generation == 1)
-        try await dns.add("pool.svc.test", "A", "127.0.0.62", ttl: 1)
+        try await dns.register("pool.svc.test", "A", "127.0.0.62", ttl: 1)
         let grown = await waitForSnapshot(watcher, "pool.svc.test", within: .seconds(3)) { $0.addressList.count == 2 }
         #expect(try #require(grown).1 <= .seconds(2))
         watcher.shutdown()
@@ -85,9 +85,9 @@ struct WatcherIntegrationTests {
 
     @Test("stopping BIND keeps the last good answer, with the error visible, until it returns")
     func outageKeepsLastGoodAnswer() async throws {
-        let dns = try await TestDNS.startOffPool()
+        let dns = try await TestDNS.start()
         defer { dns.shutdown() }
-        try await dns.add("steady.svc.test", "A", "127.0.0.71", ttl: 1)
+        try await dns.register("steady.svc.test", "A", "127.0.0.71", ttl: 1)
         let resolver = try makeResolver(server: dns.server, timeout: .milliseconds(200), tries: 1)
         defer { resolver.shutdown() }
         let watcher = DNSWatcher(resolver: resolver, policy: policy(), families: .ipv4)
@@ -95,7 +95,7 @@ struct WatcherIntegrationTests {
         watcher.watch("steady.svc.test")
         _ = await waitForSnapshot(watcher, "steady.svc.test", within: .seconds(3)) { $0.isFresh }
 
-        try await dns.stop()
+        try await dns.stopServer()
         let stale = await waitForSnapshot(watcher, "steady.svc.test", within: .seconds(4)) { $0.isStale }
         let snapshot = try #require(stale).0
         #expect(snapshot.addressList == [ip("127.0.0.71")])
@@ -105,16 +105,16 @@ struct WatcherIntegrationTests {
         try await Task.sleep(for: .seconds(2))
         #expect(watcher.snapshot(of: "steady.svc.test")?.addressList == [ip("127.0.0.71")])
 
-        try await dns.restart()
+        try await dns.restartServer()
         let back = await waitForSnapshot(watcher, "steady.svc.test", within: .seconds(5)) { $0.isFresh }
         #expect(back?.0.addressList == [ip("127.0.0.71")])
     }
 
     @Test("NXDOMAIN after records existed is held for the hold time, then applied")
     func negativeAnswerIsHeld() async throws {
-        let dns = try await TestDNS.startOffPool()
+        let dns = try await TestDNS.start()
         defer { dns.shutdown() }
-        try await dns.add("fragile.svc.test", "A", "127.0.0.81", ttl: 1)
+        try await dns.register("fragile.svc.test", "A", "127.0.0.81", ttl: 1)
         let resolver = try makeResolver(server: dns.server)
         defer { resolver.shutdown() }
         let hold = Duration.seconds(3)
@@ -123,7 +123,7 @@ struct WatcherIntegrationTests {
         watcher.watch("fragile.svc.test")
         _ = await waitForSnapshot(watcher, "fragile.svc.test", within: .seconds(3)) { $0.isFresh }
 
-        try await dns.remove("fragile.svc.test")
+        try await dns.deregister("fragile.svc.test")
         let held = await waitForSnapshot(watcher, "fragile.svc.test", within: .seconds(3)) { $0.isHeld }
         let (heldSnapshot, _) = try #require(held)
         #expect(heldSnapshot.addressList == [ip("127.0.0.81")], "records stay in force during the hold")
@@ -136,16 +136,16 @@ struct WatcherIntegrationTests {
         #expect(reason.contains("NXDOMAIN"))
 
         // Records that come back are picked up again.
-        try await dns.add("fragile.svc.test", "A", "127.0.0.82", ttl: 1)
+        try await dns.register("fragile.svc.test", "A", "127.0.0.82", ttl: 1)
         let back = await waitForSnapshot(watcher, "fragile.svc.test", within: .seconds(40)) { $0.isFresh }
         #expect(back?.0.addressList == [ip("127.0.0.82")])
     }
 
     @Test("a TTL of 0 is clamped to the minimum, so it cannot cause a query storm")
     func zeroTTLIsClamped() async throws {
-        let dns = try await TestDNS.startOffPool()
+        let dns = try await TestDNS.start()
         defer { dns.shutdown() }
-        try await dns.add("ttl0.svc.test", "A", "127.0.0.91", ttl: 0)
+        try await dns.register("ttl0.svc.test", "A", "127.0.0.91", ttl: 0)
         let resolver = try makeResolver(server: dns.server)
         defer { resolver.shutdown() }
         let watcher = DNSWatcher(resolver: resolver, policy: policy(), families: .ipv4)

@@ -167,6 +167,31 @@ extension ProxyIntegrationTests {
             #expect(backend.requestCount == 0)
         }
 
+        @Test func closesAStalledBodyWith408() async throws {
+            let backend = try await TestBackend.start(name: "a")
+            var limits = ProxyLimits()
+            limits.bodyReadTimeout = .milliseconds(300)
+            let proxy = try await ProxyHarness.start(addresses: [backend.address], limits: limits)
+            defer { Task { await proxy.stop(); await backend.stop() } }
+
+            let client = try proxy.client()
+            let started = ContinuousClock.now
+            try client.send("POST /sink HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhalf")
+            let response = try client.readResponse()
+            #expect(response.status == 408)
+            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(client.waitForClose())
+
+            // A body that keeps arriving, however slowly, is not cut off.
+            let steady = try proxy.client()
+            try steady.send("POST /sink HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n")
+            for _ in 0..<5 {
+                try await Task.sleep(for: .milliseconds(150))
+                try steady.send("x")
+            }
+            #expect(try steady.readResponse().text == "received 5")
+        }
+
         @Test func closesAnIdleKeepAliveConnection() async throws {
             let backend = try await TestBackend.start(name: "a")
             var limits = ProxyLimits()

@@ -72,6 +72,33 @@ extension ProxyIntegrationTests {
             #expect(proxy.selector.reports.filter { $0.1 == .connectFailure }.count == 3, "first try and two retries")
         }
 
+        @Test func aConnectTimeoutMovesToAnotherAddressOrAnswers504() async throws {
+            let blackhole = try Blackhole()
+            let backend = try await TestBackend.start(name: "up")
+            let proxy = try await ProxyHarness.start(
+                addresses: [blackhole.address, backend.address], connectTimeout: .milliseconds(200)
+            )
+            defer { Task { await proxy.stop(); await backend.stop() } }
+
+            let client = try proxy.client()
+            for _ in 0..<2 {
+                try client.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+                #expect(try client.readResponse().text == "hello from up")
+            }
+            #expect(proxy.selector.reports.contains { $0.0 == blackhole.address && $0.1 == .timeout })
+
+            let only = try await ProxyHarness.start(
+                addresses: [blackhole.address], retries: 0, connectTimeout: .milliseconds(200)
+            )
+            defer { Task { await only.stop() } }
+            let second = try only.client()
+            try second.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            let response = try second.readResponse()
+            #expect(response.status == 504)
+            #expect(try Self.errorBody(response)["message"] == "upstream connect timed out")
+            withExtendedLifetime(blackhole) {}
+        }
+
         @Test func answers502WhenTheBackendResets() async throws {
             let backend = try await TestBackend.start(name: "a")
             let proxy = try await ProxyHarness.start(addresses: [backend.address], retries: 0)

@@ -114,8 +114,7 @@ public final class TestDNS: Sendable {
             throw TestDNSError("dig \(name) \(type) at \(server) failed", exitStatus: result.status,
                                stderr: result.stderr + result.stdout)
         }
-        let text = result.stdout
-        return TestDNSAnswer(digOutput: text)
+        return TestDNSAnswer(digOutput: result.stdout)
     }
 
     private static func parseEnv(_ output: String) -> [String: String] {

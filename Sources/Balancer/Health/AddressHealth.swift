@@ -6,30 +6,49 @@ import Foundation
 /// estimate and the consecutive-outcome counters the circuit breaker reads.
 ///
 /// Everything here is an atomic: many event loops pick and report at once, and no lock is shared.
-public final class AddressHealth: Sendable {
+/// The atomics live in one 128-byte block allocated with the object (what picks touch on the first
+/// cache line, the breaker counters on the second), so a pick reaches them without chasing a pointer
+/// per field. `@unchecked Sendable`: the block is only accessed through atomic operations, created in
+/// `init`, freed in `deinit`, and never exposed.
+public final class AddressHealth: @unchecked Sendable {
     public let address: Address
+    private let slots: UnsafeMutablePointer<UnsafeAtomic<Int>.Storage>
+
+    private static let slotCount = 16
+
+    @inline(__always)
+    private func slot(_ i: Int) -> UnsafeAtomic<Int> { UnsafeAtomic(at: slots + i) }
 
     /// `Availability` raw value: read by every pick.
-    let availabilityBits = ManagedAtomic<UInt8>(Availability.available.rawValue)
-    let inFlightCount = ManagedAtomic<Int>(0)
+    var availabilityBits: UnsafeAtomic<Int> { slot(0) }
+    var inFlightCount: UnsafeAtomic<Int> { slot(1) }
     /// Peak-EWMA latency in nanoseconds as `Double` bits; 0 = no sample yet.
-    let ewmaBits = ManagedAtomic<UInt64>(0)
+    var ewmaBits: UnsafeAtomic<Int> { slot(2) }
     /// When `ewmaBits` was last updated, in nanoseconds since the upstream's epoch.
-    let ewmaStamp = ManagedAtomic<Int64>(0)
+    var ewmaStamp: UnsafeAtomic<Int> { slot(3) }
 
-    let connectFailures = ManagedAtomic<Int>(0)
-    let timeouts = ManagedAtomic<Int>(0)
-    let httpFailures = ManagedAtomic<Int>(0)
-    let successes = ManagedAtomic<Int>(0)
-    let totalRequests = ManagedAtomic<Int>(0)
-    let totalFailures = ManagedAtomic<Int>(0)
+    var connectFailures: UnsafeAtomic<Int> { slot(8) }
+    var timeouts: UnsafeAtomic<Int> { slot(9) }
+    var httpFailures: UnsafeAtomic<Int> { slot(10) }
+    var successes: UnsafeAtomic<Int> { slot(11) }
+    var totalRequests: UnsafeAtomic<Int> { slot(12) }
+    var totalFailures: UnsafeAtomic<Int> { slot(13) }
 
     init(address: Address) {
         self.address = address
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: Self.slotCount * MemoryLayout<UnsafeAtomic<Int>.Storage>.stride, alignment: 64)
+        slots = raw.bindMemory(to: UnsafeAtomic<Int>.Storage.self, capacity: Self.slotCount)
+        slots.initialize(repeating: UnsafeAtomic<Int>.Storage(0), count: Self.slotCount)
+    }
+
+    deinit {
+        slots.deinitialize(count: Self.slotCount)
+        UnsafeMutableRawPointer(slots).deallocate()
     }
 
     /// Whether picks may choose the address.
-    public enum Availability: UInt8, Sendable {
+    public enum Availability: Int, Sendable {
         case available = 0
         /// Ejected: picks skip it from the next pick on.
         case ejected = 1
@@ -70,7 +89,7 @@ public final class AddressHealth: Sendable {
 
     /// The current peak-EWMA latency estimate, nil before the first response.
     public var latencyEstimate: Duration? {
-        let v = Double(bitPattern: ewmaBits.load(ordering: .relaxed))
+        let v = Self.double(ewmaBits.load(ordering: .relaxed))
         return v > 0 ? .nanoseconds(Int64(v)) : nil
     }
 
@@ -128,14 +147,14 @@ public final class AddressHealth: Sendable {
         Self.clear(httpFailures)
     }
 
-    private func failed(_ kind: ManagedAtomic<Int>) {
+    private func failed(_ kind: UnsafeAtomic<Int>) {
         totalFailures.wrappingIncrement(ordering: .relaxed)
         kind.wrappingIncrement(ordering: .relaxed)
         Self.clear(successes)
     }
 
     @inline(__always)
-    private static func clear(_ counter: ManagedAtomic<Int>) {
+    private static func clear(_ counter: UnsafeAtomic<Int>) {
         if counter.load(ordering: .relaxed) != 0 { counter.store(0, ordering: .relaxed) }
     }
 
@@ -144,32 +163,34 @@ public final class AddressHealth: Sendable {
     func observeLatency(_ sample: Double, at nanos: Int64, decayNanos: Double) {
         var old = ewmaBits.load(ordering: .relaxed)
         while true {
-            let previous = Double(bitPattern: old)
+            let previous = Self.double(old)
             let next: Double
             if previous <= 0 || sample >= previous {
                 next = sample
             } else {
-                let elapsed = Double(max(0, nanos &- ewmaStamp.load(ordering: .relaxed)))
+                let elapsed = Double(max(0, nanos &- Int64(ewmaStamp.load(ordering: .relaxed))))
                 let w = exp(-elapsed / decayNanos)
                 next = previous * w + sample * (1 - w)
             }
             let (done, current) = ewmaBits.compareExchange(
-                expected: old, desired: max(next, 1).bitPattern, ordering: .relaxed)
+                expected: old, desired: Int(bitPattern: UInt(max(next, 1).bitPattern)), ordering: .relaxed)
             if done { break }
             old = current
         }
-        ewmaStamp.store(nanos, ordering: .relaxed)
+        ewmaStamp.store(Int(truncatingIfNeeded: nanos), ordering: .relaxed)
     }
 
     /// The estimate decayed to `nanos`, so an address that has been idle (because it was slow) is
     /// tried again eventually. 0 = unknown.
     @inline(__always)
     func latencyCost(at nanos: Int64?, decayNanos: Double) -> Double {
-        let value = Double(bitPattern: ewmaBits.load(ordering: .relaxed))
+        let value = Self.double(ewmaBits.load(ordering: .relaxed))
         guard value > 0, let nanos else { return value }
-        let elapsed = nanos &- ewmaStamp.load(ordering: .relaxed)
-        if elapsed <= 0 { return value }
-        return value * exp(-Double(elapsed) / decayNanos)
+        let elapsed = Double(nanos &- Int64(ewmaStamp.load(ordering: .relaxed)))
+        // Under steady traffic the last update is a moment ago: skip `exp` when it would change
+        // the estimate by less than 0.1%.
+        if elapsed <= decayNanos * 0.001 { return value }
+        return value * exp(-elapsed / decayNanos)
     }
 
     /// Forgets the history of a previous life: used when an address comes back after leaving DNS.
@@ -180,6 +201,9 @@ public final class AddressHealth: Sendable {
             counter.store(0, ordering: .relaxed)
         }
     }
+
+    @inline(__always)
+    static func double(_ bits: Int) -> Double { Double(bitPattern: UInt64(UInt(bitPattern: bits))) }
 
     static func nanoseconds(_ d: Duration) -> Double {
         let c = d.components

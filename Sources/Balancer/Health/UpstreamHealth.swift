@@ -113,13 +113,6 @@ public final class UpstreamHealth: @unchecked Sendable {
         return true
     }
 
-    /// Forgets the ejection count of an address after a long healthy stretch.
-    func forgetEjections(_ address: Address) {
-        lock.lock()
-        defer { lock.unlock() }
-        if ejections[address]?.isActive == false { ejections[address] = nil }
-    }
-
     /// The state object of a member or draining address.
     public func health(of address: Address) -> AddressHealth? {
         lock.lock()

@@ -10,14 +10,15 @@ public struct TargetSpec: Sendable, Hashable, CustomStringConvertible {
     /// Kong's default target port when the target string has none.
     public static let defaultPort: UInt16 = 8000
 
-    /// An IP address literal or a DNS name (without a trailing dot).
+    /// An IP address literal or a DNS name (lower case, without a trailing dot).
     public let host: String
     public let port: UInt16
     /// 0 disables the target (Kong); otherwise its share relative to the other targets.
     public let weight: UInt16
 
     public init(host: String, port: UInt16, weight: UInt16 = TargetSpec.defaultWeight) {
-        var host = host
+        // DNS names compare case-insensitively; keep one spelling so snapshots match targets.
+        var host = host.lowercased()
         if host.hasSuffix("."), host.count > 1 { host.removeLast() }
         self.host = host
         self.port = port

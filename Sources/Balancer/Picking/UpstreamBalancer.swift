@@ -13,7 +13,9 @@ public final class UpstreamBalancer: Sendable {
     public let health: UpstreamHealth
 
     private let current: ManagedAtomic<Ring>
-    private let published: ManagedAtomic<UInt64>
+    /// The generation of `current`; an `UnsafeAtomic` (destroyed in `deinit`) so the per-pick check is
+    /// a single load.
+    private let published: UnsafeAtomic<UInt64>
     /// Per-loop states, kept alive by `loopStates`; picks read them without reference counting.
     private let loops: [Unmanaged<LoopState>]
     private let loopStates: [LoopState]
@@ -53,17 +55,21 @@ public final class UpstreamBalancer: Sendable {
         self.name = name
         self.health = UpstreamHealth(epoch: now)
         var byName: [String: NameSnapshot] = [:]
-        for s in snapshots { byName[s.name] = s }
+        for s in snapshots { byName[s.name.lowercased()] = s }
         let writer = Writer(settings: settings, targets: targets, snapshots: byName)
         self.writer = writer
         let ring = Self.build(writer, health: health, now: now)
         self.current = ManagedAtomic(ring)
         self.decayBits = ManagedAtomic(AddressHealth.nanoseconds(settings.latencyDecay).bitPattern)
         self.penaltyBits = ManagedAtomic(AddressHealth.nanoseconds(settings.failureLatencyPenalty).bitPattern)
-        self.published = ManagedAtomic(ring.generation)
+        self.published = UnsafeAtomic.create(ring.generation)
         let states = (0..<loops).map { LoopState(ring: ring, seed: seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
         self.loopStates = states
         self.loops = states.map { Unmanaged.passUnretained($0) }
+    }
+
+    deinit {
+        published.destroy()
     }
 
     /// The ring picks use now.
@@ -101,9 +107,10 @@ public final class UpstreamBalancer: Sendable {
     public func update(snapshot: NameSnapshot, now: ContinuousClock.Instant) {
         writer.lock.lock()
         defer { writer.lock.unlock() }
-        guard writer.targets.contains(where: { $0.host == snapshot.name }) else { return }
-        if let held = writer.snapshots[snapshot.name], held.generation >= snapshot.generation { return }
-        writer.snapshots[snapshot.name] = snapshot
+        let name = snapshot.name.lowercased()
+        guard writer.targets.contains(where: { $0.host == name }) else { return }
+        if let held = writer.snapshots[name], held.generation >= snapshot.generation { return }
+        writer.snapshots[name] = snapshot
         reexpand()
         publish(Self.build(writer, health: health, now: now))
     }
@@ -163,6 +170,8 @@ public final class UpstreamBalancer: Sendable {
 
     /// Picks an address for one request from event loop `loop`, or nil when no address is available
     /// (the proxy answers 503 at once). Allocation-free; takes no lock.
+    ///
+    /// `loop` must be in `0..<loops` and each index used from one thread at a time (its event loop).
     public func pick(_ context: PickContext, loop: Int) -> Pick? {
         let state = loops[loop].takeUnretainedValue()
         if published.load(ordering: .acquiring) != state.generation {

@@ -1,7 +1,10 @@
 /// The available addresses of one priority group, positive weights or zero weights, with the table
 /// the upstream's algorithm picks from. Tiers are tried in order: lowest priority first, and within a
 /// priority the positive-weight tier before the zero-weight one (RFC 2782).
-struct RingTier: Sendable {
+///
+/// A class, so that picks reach the tables through one reference instead of copying (and
+/// retaining) every array of a struct.
+final class RingTier: Sendable {
     let priority: UInt16
     let isZeroWeight: Bool
     let members: ContiguousArray<RingMember>
@@ -23,7 +26,7 @@ struct RingTier: Sendable {
     /// addresses were ejected after this ring was built, or a retry excludes many of them).
     static let probeLimit = 16
     /// Least-connections compares at most this many members per pick, from a rotating start.
-    static let leastConnectionsWindow = 64
+    static let leastConnectionsWindow = 16
 
     @inline(__always)
     private func usable(_ i: Int, _ context: PickContext) -> Bool {

@@ -30,8 +30,12 @@ public struct NodeSettings: Sendable, Hashable {
     public var dnsStaleTTL: Double
     /// Seconds a name keeps its last good answer after NXDOMAIN or an empty answer before its addresses go.
     public var dnsNotFoundHold: Double
-    /// Seconds before retrying a lookup that failed (doubling up to `dnsMaxTTL`).
+    /// Seconds before retrying a lookup that failed (doubling up to `dnsErrorRetryMax`).
     public var dnsErrorRetry: Double
+    /// Seconds: the longest retry delay after consecutive failures.
+    public var dnsErrorRetryMax: Double
+    /// Seconds: the longest wait before asking again about a name without records.
+    public var dnsNotFoundRetryMax: Double
     /// Milliseconds per DNS attempt.
     public var dnsTimeout: Int
     /// Attempts per DNS query before it counts as failed.
@@ -48,12 +52,14 @@ public struct NodeSettings: Sendable, Hashable {
         declarativeConfig = nil
         logLevel = .info
         dnsMinTTL = 1
-        dnsMaxTTL = 3600
+        dnsMaxTTL = 300
         dnsStaleTTL = 3600
         dnsNotFoundHold = 30
         dnsErrorRetry = 1
-        dnsTimeout = 2000
-        dnsTries = 3
+        dnsErrorRetryMax = 30
+        dnsNotFoundRetryMax = 30
+        dnsTimeout = 1500
+        dnsTries = 2
         maxRequestBodySize = 0
     }
 
@@ -62,7 +68,8 @@ public struct NodeSettings: Sendable, Hashable {
     /// Every setting name, as written in a settings file; the environment variable is `SWITCHYARD_` + upper case.
     public static let keys: [String] = [
         "proxy_listen", "admin_listen", "dns_servers", "workers", "database", "declarative_config", "log_level",
-        "dns_min_ttl", "dns_max_ttl", "dns_stale_ttl", "dns_not_found_hold", "dns_error_retry", "dns_timeout",
+        "dns_min_ttl", "dns_max_ttl", "dns_stale_ttl", "dns_not_found_hold", "dns_error_retry", "dns_error_retry_max",
+        "dns_not_found_retry_max", "dns_timeout",
         "dns_tries", "max_request_body_size",
     ]
 
@@ -190,6 +197,8 @@ public struct NodeSettings: Sendable, Hashable {
         case "dns_stale_ttl": return seconds(value) { dnsStaleTTL = $0 }
         case "dns_not_found_hold": return seconds(value) { dnsNotFoundHold = $0 }
         case "dns_error_retry": return seconds(value) { dnsErrorRetry = $0 }
+        case "dns_error_retry_max": return seconds(value) { dnsErrorRetryMax = $0 }
+        case "dns_not_found_retry_max": return seconds(value) { dnsNotFoundRetryMax = $0 }
         case "dns_timeout": return integer(value, 1...60_000) { dnsTimeout = $0 }
         case "dns_tries": return integer(value, 1...20) { dnsTries = $0 }
         case "max_request_body_size": return integer(value, 0...Int.max) { maxRequestBodySize = $0 }

@@ -1,0 +1,148 @@
+import Atomics
+import Balancer
+import Config
+import Discovery
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Proxy
+import Routing
+
+/// One Switchyard node: the resolver and watcher, the upstream balancers, and the proxy, kept in step
+/// with a configuration. `apply` can be called at any time (a reload): the proxy swaps to the new
+/// routes without dropping connections, and upstreams that stay keep their balancers and health state.
+public final class GatewayNode: Sendable {
+    public let settings: NodeSettings
+    public let resolver: DNSResolver
+    public let watcher: DNSWatcher
+    public let upstreams: UpstreamRegistry
+    public let proxy: ProxyServer
+    private let generation = ManagedAtomic<Int>(0)
+    private let logger: Logger
+
+    public init(settings: NodeSettings, logger: Logger = Logger(label: "switchyard")) throws {
+        self.settings = settings
+        self.logger = logger
+        var resolverConfiguration = ResolverConfiguration()
+        resolverConfiguration.servers = try settings.dnsServers.map { listen in
+            do throws(DiscoveryError) {
+                return try NameServer(parsing: listen.description)
+            } catch {
+                throw GatewayError("dns_servers: \(error.message)")
+            }
+        }
+        resolverConfiguration.timeout = .milliseconds(settings.dnsTimeout)
+        resolverConfiguration.tries = settings.dnsTries
+        do {
+            resolver = try DNSResolver(configuration: resolverConfiguration, logger: logger)
+        } catch {
+            throw GatewayError("cannot start the DNS resolver: \(error.message)")
+        }
+        let policy = GatewayNode.refreshPolicy(settings)
+        let problems = policy.validate()
+        guard problems.isEmpty else {
+            resolver.shutdown()
+            throw GatewayError(problems.joined(separator: "; "))
+        }
+        watcher = DNSWatcher(resolver: resolver, policy: policy, logger: logger)
+        let workers = settings.workers > 0 ? settings.workers : System.coreCount
+        upstreams = UpstreamRegistry(watcher: watcher, loops: workers, logger: logger)
+        guard let listen = settings.proxyListen.first else {
+            resolver.shutdown()
+            throw GatewayError("proxy_listen names no address")
+        }
+        proxy = ProxyServer(
+            settings: ProxyServer.Settings(host: listen.host, port: listen.port, workers: workers),
+            configuration: ProxyConfiguration(router: EmptyRouter()),
+            logger: logger)
+    }
+
+    static func refreshPolicy(_ settings: NodeSettings) -> RefreshPolicy {
+        func seconds(_ value: Double) -> Duration { .milliseconds(Int64((value * 1000).rounded())) }
+        var policy = RefreshPolicy()
+        policy.minTTL = seconds(settings.dnsMinTTL)
+        policy.maxTTL = seconds(settings.dnsMaxTTL)
+        policy.staleTTL = seconds(settings.dnsStaleTTL)
+        policy.negativeHold = seconds(settings.dnsNotFoundHold)
+        policy.errorRetryInitial = seconds(settings.dnsErrorRetry)
+        policy.errorRetryMax = seconds(settings.dnsErrorRetryMax)
+        policy.negativeRetryMax = seconds(settings.dnsNotFoundRetryMax)
+        return policy
+    }
+
+    /// Starts discovery and the proxy; returns the proxy's bound port.
+    public func start() async throws -> Int {
+        upstreams.start()
+        return try await proxy.start()
+    }
+
+    /// Stops the proxy (letting in-flight requests finish within `grace`), then discovery.
+    public func shutdown(grace: TimeAmount = .seconds(10)) async {
+        do { try await proxy.stop(grace: grace) } catch {
+            logger.warning("proxy did not stop cleanly", metadata: ["error": "\(error)"])
+        }
+        upstreams.stop()
+        watcher.shutdown()
+        resolver.shutdown()
+    }
+
+    /// Makes the node serve `config`: balancers for its upstreams (and for services that name a plain
+    /// host), the router for its routes, published to the proxy in one swap.
+    public func apply(_ config: DeclarativeConfig) {
+        var entries: [(name: String, settings: UpstreamSettings, targets: [TargetSpec])] = config.upstreams.map { upstream in
+            (upstream.name, UpstreamMapping.settings(upstream),
+             UpstreamMapping.targets(config.targets(of: upstream.id)))
+        }
+        var plainHosts: [String: (host: String, port: Int)] = [:]
+        for service in config.services where config.upstream(forServiceHost: service.host) == nil {
+            plainHosts[GatewayNode.plainHostKey(service.host, service.port)] = (service.host, service.port)
+        }
+        for (key, target) in plainHosts.sorted(by: { $0.key < $1.key }) {
+            entries.append((key, UpstreamSettings(),
+                            [TargetSpec(host: target.host, port: UInt16(clamping: target.port))]))
+        }
+        upstreams.apply(entries)
+
+        var bindings: [UUID: GatewayRouter.Binding] = [:]
+        for service in config.services {
+            let upstream = config.upstream(forServiceHost: service.host)
+            let key = upstream?.name ?? GatewayNode.plainHostKey(service.host, service.port)
+            guard let balancer = upstreams.balancer(named: key) else { continue }
+            let settings = upstream.map(UpstreamMapping.settings) ?? UpstreamSettings()
+            let proxyService = ProxyService(
+                name: service.displayName,
+                connectTimeout: .milliseconds(Int64(service.connectTimeout)),
+                readTimeout: .milliseconds(Int64(service.readTimeout)),
+                writeTimeout: .milliseconds(Int64(service.writeTimeout)),
+                retries: service.retries,
+                selector: BalancerSelector(balancer: balancer, settings: settings))
+            let defaultHost = upstream?.hostHeader ?? UpstreamHostHeader.forTarget(host: service.host, port: service.port,
+                                                                                   protocol: service.protocol)
+            bindings[service.id] = GatewayRouter.Binding(service: proxyService, defaultHost: defaultHost,
+                                                         hashOn: settings.hashOn, hashFallback: settings.hashFallback)
+        }
+        let router = GatewayRouter(router: Router(config: config), bindings: bindings,
+                                   defaultMaxBodyBytes: settings.maxRequestBodySize > 0 ? Int64(settings.maxRequestBodySize) : nil)
+        let next = generation.wrappingIncrementThenLoad(ordering: .relaxed)
+        proxy.update(ProxyConfiguration(router: router, generation: next))
+        logger.info("configuration applied", metadata: [
+            "generation": "\(next)", "services": "\(config.services.count)", "routes": "\(config.routes.count)",
+            "upstreams": "\(config.upstreams.count)",
+        ])
+    }
+
+    static func plainHostKey(_ host: String, _ port: Int) -> String { "\(host):\(port)" }
+}
+
+/// Routes nothing: the proxy's configuration before the first `apply`.
+struct EmptyRouter: ProxyRouter {
+    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: HTTPHeaders) -> ProxyRoute? { nil }
+}
+
+/// A node that cannot start or apply its configuration, with a message a person can act on.
+public struct GatewayError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,73 @@
+import Balancer
+import Config
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Proxy
+import Routing
+
+/// The proxy's router over the compiled `Routing.Router`: matches the request, then attaches the
+/// service binding (timeouts, retries, selector) computed once per configuration.
+struct GatewayRouter: ProxyRouter {
+    /// What a matched route's service needs beyond the router's answer, keyed by service id.
+    struct Binding: Sendable {
+        let service: ProxyService
+        /// The Host header when the route neither preserves the client's nor names one.
+        let defaultHost: String
+        let hashOn: UpstreamSettings.HashInput
+        let hashFallback: UpstreamSettings.HashInput
+    }
+
+    let router: Router
+    let bindings: [UUID: Binding]
+    /// The node-wide request body limit, for routes that set none (nil: no limit).
+    let defaultMaxBodyBytes: Int64?
+
+    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: HTTPHeaders) -> ProxyRoute? {
+        let request = RouteRequest(method: method.rawValue, host: host.map(String.init), target: String(uri))
+        guard case .matched(let match) = router.route(request, headers: headers),
+              let serviceID = match.target.service?.id, let binding = bindings[serviceID] else { return nil }
+        let hostHeader: String
+        switch match.hostHeader {
+        case .value(let value): hostHeader = value
+        case .targetHost: hostHeader = binding.defaultHost
+        }
+        return ProxyRoute(
+            name: match.target.route.name ?? match.target.route.id.uuidString.lowercased(),
+            upstreamTarget: Substring(match.upstreamTarget),
+            hostHeader: Substring(hostHeader),
+            maxBodyBytes: match.target.route.maxRequestBodySize.map(Int64.init) ?? defaultMaxBodyBytes,
+            hashKey: hashKey(binding.hashOn, headers: headers, uri: uri) ?? hashKey(binding.hashFallback, headers: headers, uri: uri),
+            service: binding.service
+        )
+    }
+
+    private func hashKey(_ input: UpstreamSettings.HashInput, headers: HTTPHeaders, uri: Substring) -> Substring? {
+        switch input {
+        case .none, .ip:
+            return nil
+        case .header(let name):
+            return headers.first(name: name).map { Substring($0) }
+        case .cookie(let name):
+            for cookieHeader in headers[canonicalForm: "cookie"] {
+                for pair in cookieHeader.split(separator: ";") {
+                    let trimmed = pair.drop(while: { $0 == " " })
+                    if trimmed.hasPrefix(name + "=") { return trimmed.dropFirst(name.count + 1) }
+                }
+            }
+            return nil
+        case .path:
+            return uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first
+        case .queryArg(let name):
+            guard let query = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+            for pair in query.split(separator: "&") where pair.hasPrefix(name + "=") {
+                return pair.dropFirst(name.count + 1)
+            }
+            return nil
+        }
+    }
+}
+
+extension HTTPHeaders: RouteHeaders {
+    public func values(forLowercasedName name: String) -> [String] { self[name] }
+}

@@ -1,0 +1,191 @@
+import Balancer
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The proxy's own answers, the end of an exchange, and client-side timeouts.
+extension ProxyConnectionHandler {
+    // MARK: Answers and endings
+
+    func retryOrFail(status: Int, message: String) {
+        if let address = exchange.address { exchange.tried.append(address) }
+        if exchange.attemptsLeft > 0 {
+            exchange.attemptsLeft -= 1
+            exchange.phase = .answered
+            attempt()
+        } else {
+            fail(status: status, message: message)
+        }
+    }
+
+    /// Answers the current request with an error of the proxy's own.
+    func fail(status: Int, message: String) {
+        abandonUpstream()
+        if exchange.responseStarted {
+            return closeClientAfterFlush()
+        }
+        answer(
+            status: status, message: message,
+            close: (exchange.hasBody && !exchange.requestComplete) || !exchange.clientKeepAlive
+        )
+    }
+
+    func answer(status: Int, message: String, close: Bool) {
+        exchange.phase = .answered
+        exchange.responseStarted = true
+        let keep = !close && exchange.clientKeepAlive
+        exchange.keepClient = keep
+        let buffer = ErrorResponse.make(
+            status: status, message: message, requestId: exchange.requestIdText, close: !keep,
+            allocator: context.channel.allocator
+        )
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        clientFlushNeeded = true
+        if !keep {
+            progress.rejected = true
+            return closeClientAfterFlush()
+        }
+        if exchange.requestComplete { finishExchange() }
+    }
+
+    /// A request the decoder (or the guard) refused: answered in order after earlier requests, then close.
+    func rejectHead(status: Int, message: String) {
+        guard isOpen, !progress.rejected else { return }
+        if exchange.phase != .idle && !exchange.requestComplete && queue.isEmpty {
+            // The body of the request in progress is malformed: that request fails, nothing else follows.
+            abandonUpstream()
+            if exchange.responseStarted { return closeClientAfterFlush() }
+            return answer(status: status, message: message, close: true)
+        }
+        progress.rejected = true
+        if exchange.phase == .idle && queue.isEmpty {
+            respondAndClose(status: status, message: message)
+        } else {
+            queue.append(.reject(status: status, message: message))
+        }
+    }
+
+    func respondAndClose(status: Int, message: String) {
+        exchange = Exchange()
+        exchange.requestId = loop.requestIds.next()
+        exchange.phase = .answered
+        exchange.responseStarted = true
+        let buffer = ErrorResponse.make(
+            status: status, message: message, requestId: exchange.requestIdText, close: true,
+            allocator: context.channel.allocator
+        )
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        closeClientAfterFlush()
+    }
+
+    func finishExchange() {
+        exchange.phase = .idle
+        exchange.route = nil
+        idleSince = .now()
+        if closeWhenIdle && queue.isEmpty {
+            return closeClientAfterFlush()
+        }
+        drainQueue()
+        resumeReadingIfPossible()
+        if !inReadBatch { flushClient() }
+    }
+
+    /// Gives up the upstream side of the current exchange: a connection mid-exchange is never reused.
+    func abandonUpstream() {
+        if let connection = exchange.upstream {
+            exchange.upstream = nil
+            connection.owner = nil
+            connection.close()
+        }
+        report(.released)
+        exchange.pending.removeAll()
+        exchange.pendingBytes = 0
+        if exchange.phase == .connecting { exchange.phase = .answered }
+    }
+
+    func report(_ outcome: UpstreamOutcome) {
+        guard let route = exchange.route else { return }
+        let pick = exchange.pick
+        if case .none = pick { return }
+        exchange.pick = .none
+        route.service.selector.reportSlot(pick, outcome: outcome)
+    }
+
+    func flushUpstream() {
+        upstreamFlushNeeded = false
+        exchange.upstream?.flush()
+    }
+
+    func flushClient() {
+        clientFlushNeeded = false
+        context.flush()
+    }
+
+    func closeClient() {
+        guard isOpen else { return }
+        context.close(promise: nil)
+    }
+
+    func closeClientAfterFlush() {
+        guard isOpen else { return }
+        progress.rejected = true
+        clientFlushNeeded = false
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: promise)
+        promise.futureResult.assumeIsolated().whenComplete { [self] _ in
+            self.context.close(promise: nil)
+        }
+    }
+
+    /// Graceful shutdown: close now when idle, else after the response in progress.
+    func closeWhenDone() {
+        closeWhenIdle = true
+        if exchange.phase == .idle && queue.isEmpty { closeClientAfterFlush() }
+    }
+
+    // MARK: Header read and idle timeouts
+
+    func armTimer(in delay: TimeAmount) {
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            self.timerFired()
+        }
+    }
+
+    func timerFired() {
+        timer = nil
+        guard isOpen else { return }
+        let now = NIODeadline.now()
+        var next = min(limits.headerReadTimeout, limits.bodyReadTimeout)
+        if exchange.phase == .idle && queue.isEmpty && !progress.rejected {
+            if let started = progress.startedAt, progress.awaitingHead {
+                let elapsed = now - started
+                if elapsed >= limits.headerReadTimeout {
+                    logger.debug("request head timed out", metadata: ["client": "\(clientIPText)"])
+                    respondAndClose(status: 408, message: "request header read timed out")
+                    return
+                }
+                next = limits.headerReadTimeout - elapsed
+            } else {
+                let elapsed = now - idleSince
+                if elapsed >= limits.clientIdleTimeout {
+                    closeClient()
+                    return
+                }
+                next = min(next, limits.clientIdleTimeout - elapsed)
+            }
+        } else if !exchange.requestComplete && (exchange.phase == .active || exchange.phase == .connecting) {
+            // A body that stops arriving holds an upstream connection: bounded like the head.
+            // Time spent with reads withheld for back-pressure is the upstream's, not the client's.
+            if readPending {
+                lastBodyActivity = now
+            } else if now - lastBodyActivity >= limits.bodyReadTimeout {
+                logger.debug("request body timed out", metadata: ["client": "\(clientIPText)"])
+                abandonUpstream()
+                if exchange.responseStarted { return closeClientAfterFlush() }
+                return answer(status: 408, message: "request body read timed out", close: true)
+            }
+            next = min(next, limits.bodyReadTimeout - (now - lastBodyActivity))
+        }
+        armTimer(in: max(next, .milliseconds(1)))
+    }
+}
