@@ -65,8 +65,12 @@ let package = Package(
         ]),
         // Tests
         .target(name: "TestSupport", dependencies: [
-            "DNSWire",
+            "DNSWire", "Balancer",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Atomics", package: "swift-atomics"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
         .testTarget(name: "BalancerTests", dependencies: [
@@ -76,9 +80,12 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Config"]),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "Balancer", "DNSWire", "TestSupport"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Discovery", "Balancer", "DNSWire", "Config", "TestSupport"]),
+        .testTarget(name: "GatewayTests", dependencies: [
+            "Gateway", "Discovery", "Balancer", "DNSWire", "Config", "Routing", "Proxy", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "ProxyTests", dependencies: [
-            "Proxy", "Balancer", "DNSWire",
+            "Proxy", "Balancer", "DNSWire", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -86,6 +93,13 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Atomics", package: "swift-atomics"),
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "HealthTests", dependencies: [
+            "Gateway", "Proxy", "Balancer", "Config", "DNSWire", "Discovery", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Atomics", package: "swift-atomics"),
         ]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport", "DNSWire"]),
     ]

@@ -181,7 +181,8 @@ enum HostPort {
 
     /// `host`, `host:port`, `[v6]`, `[v6]:port`; a bare IPv6 address without brackets is rejected because its last
     /// group would be ambiguous with a port.
-    static func split(_ text: String) -> Result<(String, Int?), SyntaxError> {
+    /// `lowestPort` is 0 for listen addresses (0: any free port), 1 for everything else.
+    static func split(_ text: String, lowestPort: Int = 1) -> Result<(String, Int?), SyntaxError> {
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else {
                 return .failure(SyntaxError(message: "missing ']' in \"\(text)\""))
@@ -195,7 +196,7 @@ enum HostPort {
             guard rest.hasPrefix(":") else {
                 return .failure(SyntaxError(message: "expected ':PORT' after ']' in \"\(text)\""))
             }
-            return parsePort(rest.dropFirst(), in: text).map { (host, $0) }
+            return parsePort(rest.dropFirst(), in: text, lowest: lowestPort).map { (host, $0) }
         }
         let colons = text.filter { $0 == ":" }.count
         if colons > 1 {
@@ -203,15 +204,15 @@ enum HostPort {
         }
         if colons == 1, let colon = text.firstIndex(of: ":") {
             let host = String(text[..<colon])
-            return parsePort(text[text.index(after: colon)...], in: text).map { (host, $0) }
+            return parsePort(text[text.index(after: colon)...], in: text, lowest: lowestPort).map { (host, $0) }
         }
         return .success((text, nil))
     }
 
-    private static func parsePort(_ digits: Substring, in text: String) -> Result<Int, SyntaxError> {
+    private static func parsePort(_ digits: Substring, in text: String, lowest: Int) -> Result<Int, SyntaxError> {
         guard !digits.isEmpty, digits.count <= 5, digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
-              let port = Int(digits), (1...65535).contains(port) else {
-            return .failure(SyntaxError(message: "invalid port \"\(digits)\" in \"\(text)\": use 1-65535"))
+              let port = Int(digits), (lowest...65535).contains(port) else {
+            return .failure(SyntaxError(message: "invalid port \"\(digits)\" in \"\(text)\": use \(lowest)-65535"))
         }
         return .success(port)
     }

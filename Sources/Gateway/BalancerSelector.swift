@@ -8,6 +8,8 @@ import Proxy
 struct BalancerSelector: AddressSelector {
     let balancer: UpstreamBalancer
     let settings: UpstreamSettings
+    /// Turns outcomes into ejections; nil when the upstream has no health monitor.
+    var monitor: UpstreamHealthMonitor? = nil
 
     func select(_ request: SelectionContext, loopIndex: Int) -> Pick? {
         var context = PickContext()
@@ -27,17 +29,22 @@ struct BalancerSelector: AddressSelector {
 
     func report(_ pick: Pick, outcome: UpstreamOutcome) {
         let now = ContinuousClock.now
+        let recorded: Outcome
         switch outcome {
         case .success(let nanoseconds):
-            balancer.finish(pick, outcome: .success(latency: .nanoseconds(nanoseconds)), now: now)
+            recorded = .success(latency: .nanoseconds(nanoseconds))
         case .httpStatus(let status):
-            balancer.finish(pick, outcome: .httpStatus(status, latency: .zero), now: now)
+            recorded = .httpStatus(status, latency: .zero)
         case .connectFailure, .failure:
-            balancer.finish(pick, outcome: .connectFailure, now: now)
+            recorded = .connectFailure
         case .timeout:
-            balancer.finish(pick, outcome: .timeout, now: now)
+            recorded = .timeout
         case .released:
             balancer.release(pick)
+            monitor?.released(pick.address, now: now)
+            return
         }
+        balancer.finish(pick, outcome: recorded, now: now)
+        monitor?.observe(pick.address, outcome: recorded, now: now)
     }
 }

@@ -17,6 +17,8 @@ public final class GatewayNode: Sendable {
     public let resolver: DNSResolver
     public let watcher: DNSWatcher
     public let upstreams: UpstreamRegistry
+    /// Circuit breakers and active probes, one monitor per upstream; operator overrides go here.
+    public let health: HealthMonitors
     public let proxy: ProxyServer
     private let generation = ManagedAtomic<Int>(0)
     private let logger: Logger
@@ -48,6 +50,7 @@ public final class GatewayNode: Sendable {
         watcher = DNSWatcher(resolver: resolver, policy: policy, logger: logger)
         let workers = settings.workers > 0 ? settings.workers : System.coreCount
         upstreams = UpstreamRegistry(watcher: watcher, loops: workers, logger: logger)
+        health = HealthMonitors(logger: logger)
         guard let listen = settings.proxyListen.first else {
             resolver.shutdown()
             throw GatewayError("proxy_listen names no address")
@@ -74,6 +77,7 @@ public final class GatewayNode: Sendable {
     /// Starts discovery and the proxy; returns the proxy's bound port.
     public func start() async throws -> Int {
         upstreams.start()
+        health.start()
         return try await proxy.start()
     }
 
@@ -82,6 +86,7 @@ public final class GatewayNode: Sendable {
         do { try await proxy.stop(grace: grace) } catch {
             logger.warning("proxy did not stop cleanly", metadata: ["error": "\(error)"])
         }
+        health.stop()
         upstreams.stop()
         watcher.shutdown()
         resolver.shutdown()
@@ -103,6 +108,13 @@ public final class GatewayNode: Sendable {
                             [TargetSpec(host: target.host, port: UInt16(clamping: target.port))]))
         }
         upstreams.apply(entries)
+        var policies: [String: HealthPolicy] = [:]
+        for upstream in config.upstreams {
+            policies[upstream.name] = HealthMapping.policy(upstream.healthchecks, hostHeader: upstream.hostHeader)
+        }
+        health.apply(entries.compactMap { entry in
+            upstreams.balancer(named: entry.name).map { ($0, policies[entry.name] ?? .off) }
+        })
 
         var bindings: [UUID: GatewayRouter.Binding] = [:]
         for service in config.services {
@@ -116,7 +128,7 @@ public final class GatewayNode: Sendable {
                 readTimeout: .milliseconds(Int64(service.readTimeout)),
                 writeTimeout: .milliseconds(Int64(service.writeTimeout)),
                 retries: service.retries,
-                selector: BalancerSelector(balancer: balancer, settings: settings))
+                selector: BalancerSelector(balancer: balancer, settings: settings, monitor: health.monitor(named: key)))
             let defaultHost = upstream?.hostHeader ?? UpstreamHostHeader.forTarget(host: service.host, port: service.port,
                                                                                    protocol: service.protocol)
             bindings[service.id] = GatewayRouter.Binding(service: proxyService, defaultHost: defaultHost,

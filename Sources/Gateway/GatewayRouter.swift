@@ -25,8 +25,34 @@ struct GatewayRouter: ProxyRouter {
 
     func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: HTTPHeaders) -> ProxyRoute? {
         let request = RouteRequest(method: method.rawValue, host: host.map(String.init), target: String(uri))
-        guard case .matched(let match) = router.route(request, headers: headers),
-              let serviceID = match.target.service?.id, let binding = bindings[serviceID] else { return nil }
+        let match: RouteMatch
+        switch router.route(request, headers: headers) {
+        case .noRoute:
+            return nil
+        case .httpsRequired(let status, let target):
+            return GatewayRouter.httpsRequired(status: status, target: target, host: host, uri: uri)
+        case .matched(let matched):
+            match = matched
+        }
+        guard let serviceID = match.target.service?.id, let binding = bindings[serviceID] else {
+            return GatewayRouter.refusal(503, "route \(match.target.route.name ?? "(unnamed)") has no service")
+        }
+        var upstreamTarget = Substring(match.upstreamTarget)
+        var removeHeaders: [String] = []
+        var extraHeaders: [(name: String, value: String)] = []
+        if let keyAuth = match.target.keyAuth, keyAuth.runOnPreflight || method != .OPTIONS {
+            switch KeyAuthCheck.check(keyAuth, headers: headers, uri: uri, router: router) {
+            case .refused(let refusal):
+                return ProxyRoute(name: match.target.route.name ?? "", upstreamTarget: "", service: GatewayRouter.refusalService,
+                                  refusal: refusal)
+            case .accepted(let consumer, let header, let queryArg):
+                extraHeaders = KeyAuthCheck.consumerHeaders(consumer)
+                if keyAuth.hideCredentials {
+                    if let header { removeHeaders.append(header) }
+                    if let queryArg { upstreamTarget = Substring(KeyAuthCheck.removingQueryArgument(queryArg, from: match.upstreamTarget)) }
+                }
+            }
+        }
         let hostHeader: String
         switch match.hostHeader {
         case .value(let value): hostHeader = value
@@ -34,12 +60,30 @@ struct GatewayRouter: ProxyRouter {
         }
         return ProxyRoute(
             name: match.target.route.name ?? match.target.route.id.uuidString.lowercased(),
-            upstreamTarget: Substring(match.upstreamTarget),
+            upstreamTarget: upstreamTarget,
             hostHeader: Substring(hostHeader),
             maxBodyBytes: match.target.route.maxRequestBodySize.map(Int64.init) ?? defaultMaxBodyBytes,
             hashKey: hashKey(binding.hashOn, headers: headers, uri: uri) ?? hashKey(binding.hashFallback, headers: headers, uri: uri),
-            service: binding.service
+            service: binding.service,
+            removeHeaders: removeHeaders,
+            extraHeaders: extraHeaders
         )
+    }
+
+    /// The service refusals point at: never selected, since a refusal is answered before any pick.
+    static let refusalService = ProxyService(name: "refused", selector: NoAddresses())
+
+    static func refusal(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> ProxyRoute {
+        ProxyRoute(name: "", upstreamTarget: "", service: refusalService,
+                   refusal: ProxyRoute.Refusal(status: status, message: message, headers: headers))
+    }
+
+    /// Kong's `https_redirect_status_code`: 426 asks for https; 301/302/307/308 redirect to it.
+    static func httpsRequired(status: Int, target: RouteTarget, host: Substring?, uri: Substring) -> ProxyRoute {
+        guard [301, 302, 307, 308].contains(status), let host else {
+            return refusal(426, "Please use HTTPS protocol", headers: [(name: "Upgrade", value: "TLS/1.2, HTTP/1.1")])
+        }
+        return refusal(status, "Please use HTTPS protocol", headers: [(name: "Location", value: "https://\(host)\(uri)")])
     }
 
     private func hashKey(_ input: UpstreamSettings.HashInput, headers: HTTPHeaders, uri: Substring) -> Substring? {

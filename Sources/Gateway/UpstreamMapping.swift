@@ -11,7 +11,8 @@ enum UpstreamMapping {
                               queryArg: upstream.hashOnQueryArg),
             hashFallback: hashInput(upstream.hashFallback, header: upstream.hashFallbackHeader,
                                     cookie: upstream.hashOnCookie, queryArg: upstream.hashFallbackQueryArg),
-            slots: upstream.slots
+            slots: upstream.slots,
+            panicThreshold: Int(upstream.healthchecks.panicThreshold.rounded(.up))
         )
     }
 

@@ -4,7 +4,13 @@ import NIOCore
 enum ErrorResponse {
     static func reason(_ status: Int) -> StaticString {
         switch status {
+        case 301: return "Moved Permanently"
+        case 302: return "Found"
+        case 307: return "Temporary Redirect"
+        case 308: return "Permanent Redirect"
         case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
         case 404: return "Not Found"
         case 408: return "Request Timeout"
         case 413: return "Content Too Large"
@@ -13,13 +19,15 @@ enum ErrorResponse {
         case 500: return "Internal Server Error"
         case 502: return "Bad Gateway"
         case 503: return "Service Unavailable"
+        case 426: return "Upgrade Required"
         case 504: return "Gateway Timeout"
         default: return "Error"
         }
     }
 
     static func make(
-        status: Int, message: String, requestId: String, close: Bool, allocator: ByteBufferAllocator
+        status: Int, message: String, requestId: String, close: Bool,
+        extraHeaders: [(name: String, value: String)] = [], allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         var body = "{\"message\":\""
         appendEscaped(message, to: &body)
@@ -35,6 +43,12 @@ enum ErrorResponse {
         buffer.writeString(String(body.utf8.count))
         buffer.writeStaticString("\r\nX-Request-Id: ")
         buffer.writeString(requestId)
+        for header in extraHeaders {
+            buffer.writeStaticString("\r\n")
+            buffer.writeString(header.name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(header.value)
+        }
         buffer.writeStaticString(close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n")
         buffer.writeString(body)
         return buffer

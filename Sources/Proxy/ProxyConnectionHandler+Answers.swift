@@ -30,14 +30,14 @@ extension ProxyConnectionHandler {
         )
     }
 
-    func answer(status: Int, message: String, close: Bool) {
+    func answer(status: Int, message: String, close: Bool, extraHeaders: [(name: String, value: String)] = []) {
         exchange.phase = .answered
         exchange.responseStarted = true
         let keep = !close && exchange.clientKeepAlive
         exchange.keepClient = keep
         let buffer = ErrorResponse.make(
             status: status, message: message, requestId: exchange.requestIdText, close: !keep,
-            allocator: context.channel.allocator
+            extraHeaders: extraHeaders, allocator: context.channel.allocator
         )
         context.write(wrapOutboundOut(buffer), promise: nil)
         clientFlushNeeded = true

@@ -251,6 +251,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         else {
             return answer(status: 404, message: "no route matched", close: exchange.hasBody)
         }
+        if let refusal = route.refusal {
+            return answer(status: refusal.status, message: refusal.message, close: exchange.hasBody,
+                          extraHeaders: refusal.headers)
+        }
         exchange.route = route
         exchange.bodyLimit = route.maxBodyBytes ?? limits.maxBodyBytes
         if exchange.hasBody { lastBodyActivity = .now() }

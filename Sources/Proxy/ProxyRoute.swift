@@ -18,6 +18,26 @@ public struct ProxyRoute: Sendable {
     public var hashKey: Substring?
     /// Where the request goes.
     public var service: ProxyService
+    /// When set, the proxy answers this itself instead of relaying (a failed key check, an https-only
+    /// route reached over http).
+    public var refusal: Refusal?
+    /// Lower-case names of request headers not to send upstream (e.g. a credential the route hides).
+    public var removeHeaders: [String]
+    /// Headers to add to the upstream request (e.g. the authenticated consumer).
+    public var extraHeaders: [(name: String, value: String)]
+
+    /// An answer the proxy gives itself: a status, a message for the JSON body, and extra headers.
+    public struct Refusal: Sendable {
+        public var status: Int
+        public var message: String
+        public var headers: [(name: String, value: String)]
+
+        public init(status: Int, message: String, headers: [(name: String, value: String)] = []) {
+            self.status = status
+            self.message = message
+            self.headers = headers
+        }
+    }
 
     public init(
         name: String,
@@ -25,8 +45,14 @@ public struct ProxyRoute: Sendable {
         hostHeader: Substring? = nil,
         maxBodyBytes: Int64? = nil,
         hashKey: Substring? = nil,
-        service: ProxyService
+        service: ProxyService,
+        refusal: Refusal? = nil,
+        removeHeaders: [String] = [],
+        extraHeaders: [(name: String, value: String)] = []
     ) {
+        self.refusal = refusal
+        self.removeHeaders = removeHeaders
+        self.extraHeaders = extraHeaders
         self.name = name
         self.upstreamTarget = upstreamTarget
         self.hostHeader = hostHeader

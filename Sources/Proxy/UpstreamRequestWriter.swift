@@ -34,6 +34,7 @@ enum UpstreamRequestWriter {
             switch RequestHeaderKind.of(name) {
             case .other:
                 if !named.isEmpty && named.contains(name.lowercased()) { continue }
+                if !route.removeHeaders.isEmpty && route.removeHeaders.contains(name.lowercased()) { continue }
                 buffer.writeString(name)
                 buffer.writeStaticString(": ")
                 buffer.writeString(value)
@@ -41,6 +42,12 @@ enum UpstreamRequestWriter {
             default:
                 continue
             }
+        }
+        for header in route.extraHeaders {
+            buffer.writeString(header.name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(header.value)
+            buffer.writeStaticString("\r\n")
         }
         buffer.writeStaticString("X-Forwarded-For: ")
         if let existing = facts.forwardedFor {

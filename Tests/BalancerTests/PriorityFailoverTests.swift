@@ -91,3 +91,29 @@ import Testing
         #expect(up.tally(10) == [c1: 10])
     }
 }
+
+@Suite struct PanicTests {
+    @Test func belowThePanicThresholdTrafficGoesEverywhere() {
+        let up = UpstreamBalancer(name: "up", settings: UpstreamSettings(panicThreshold: 50),
+                                  targets: ipTargets([100, 100, 100, 100]), loops: 1, seed: 1, now: origin)
+        up.eject(v4(1), until: at(30), now: at(0))
+        up.eject(v4(2), until: at(30), now: at(0))
+        // 2 of 4 available: not below 50%, ejections hold.
+        #expect(!up.ring.isPanicking)
+        #expect(Set(up.tally(100).keys) == [v4(3), v4(4)])
+        up.eject(v4(3), until: at(30), now: at(0))
+        #expect(up.ring.isPanicking)
+        #expect(up.tally(400) == [v4(1): 100, v4(2): 100, v4(3): 100, v4(4): 100])
+        up.restore(v4(1), now: at(1))
+        #expect(!up.ring.isPanicking)
+        #expect(Set(up.tally(100).keys) == [v4(1), v4(4)])
+    }
+
+    @Test func withoutAThresholdEverythingEjectedFailsFast() {
+        let up = balancer(targets: ipTargets([100, 100]))
+        up.eject(v4(1), until: at(30), now: at(0))
+        up.eject(v4(2), until: at(30), now: at(0))
+        #expect(!up.ring.isPanicking && up.pick(PickContext(), loop: 0) == nil)
+        #expect(UpstreamSettings(panicThreshold: 101).problems.count == 1)
+    }
+}

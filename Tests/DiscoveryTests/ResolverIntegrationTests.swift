@@ -138,7 +138,7 @@ struct ResolverIntegrationTests {
         var configuration = ResolverConfiguration()
         configuration.servers = [try NameServer(parsing: dns.server)]
         configuration.hostsPath = nil
-        configuration.searchDomains = ["nowhere.test", "svc.test"]
+        configuration.searchDomains = ["missing.svc.test", "svc.test"]
         configuration.ndots = 1
         let resolver = try DNSResolver(configuration: configuration)
         defer { resolver.shutdown() }

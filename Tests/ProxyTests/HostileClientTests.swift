@@ -1,3 +1,4 @@
+import TestSupport
 import Balancer
 import Foundation
 import NIOCore

@@ -1,3 +1,4 @@
+import TestSupport
 import Atomics
 import Foundation
 import NIOCore

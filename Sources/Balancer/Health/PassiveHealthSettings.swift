@@ -18,10 +18,11 @@ public struct PassiveHealthSettings: Sendable, Hashable {
     public var maxEjectionTime: Duration
     /// After this long closed without a failure, the ejection count is forgotten.
     public var forgetAfter: Duration
-    /// Never eject more than this share (percent) of an upstream's addresses.
+    /// Never eject more than this share (percent) of an upstream's addresses (see `EjectionGuard`).
     public var maxEjectionPercent: Int
     /// Below this share (percent) of available addresses, spread traffic over every address instead
-    /// of failing; 0 = never (fail fast with 503).
+    /// of failing; 0 = never (fail fast with 503). The ring applies it through
+    /// `UpstreamSettings.panicThreshold`: copy it there.
     public var panicThreshold: Int
 
     public init(

@@ -59,6 +59,9 @@ public struct UpstreamSettings: Sendable, Hashable {
     /// The latency charged to an address for a connect failure or a timeout, so the latency algorithm
     /// steers away from it even before the circuit breaker ejects it.
     public var failureLatencyPenalty: Duration
+    /// Below this share (percent) of available addresses the upstream panics: picks spread over every
+    /// address, ejected or not, instead of answering 503. 0 (the default) never panics.
+    public var panicThreshold: Int
 
     public init(
         algorithm: Algorithm = .roundRobin,
@@ -66,7 +69,8 @@ public struct UpstreamSettings: Sendable, Hashable {
         hashFallback: HashInput = .none,
         slots: Int = UpstreamSettings.defaultSlots,
         latencyDecay: Duration = .seconds(10),
-        failureLatencyPenalty: Duration = .seconds(1)
+        failureLatencyPenalty: Duration = .seconds(1),
+        panicThreshold: Int = 0
     ) {
         self.algorithm = algorithm
         self.hashOn = hashOn
@@ -74,6 +78,7 @@ public struct UpstreamSettings: Sendable, Hashable {
         self.slots = slots
         self.latencyDecay = latencyDecay
         self.failureLatencyPenalty = failureLatencyPenalty
+        self.panicThreshold = panicThreshold
     }
 
     /// Problems a person must fix before these settings are used, in Kong's terms; empty when valid.
@@ -102,6 +107,7 @@ public struct UpstreamSettings: Sendable, Hashable {
             }
         }
         if latencyDecay <= .zero { out.append("latency decay must be positive") }
+        if !(0...100).contains(panicThreshold) { out.append("panic threshold must be a percentage (0 to 100), got \(panicThreshold)") }
         return out
     }
 

@@ -188,7 +188,7 @@ public final class UpstreamBalancer: Sendable {
                 let i = tier.pick(ring.algorithm, context, state, nanos: nanos, decayNanos: ring.decayNanos)
                 if i >= 0 {
                     let member = tier.members[i]
-                    if member.health.claim() {
+                    if tier.ignoresHealth || member.health.claim() {
                         member.health.inFlightCount.wrappingIncrement(ordering: .relaxed)
                         return Pick(address: member.address, priority: tier.priority, health: member.health)
                     }

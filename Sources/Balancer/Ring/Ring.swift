@@ -14,17 +14,21 @@ public final class Ring: Sendable, AtomicReference {
     /// Every expanded address, sorted, including the ones ejected at build time.
     public let addresses: [RingAddress]
     let tiers: ContiguousArray<RingTier>
+    /// Fewer addresses are available than the upstream's panic threshold: traffic goes to every
+    /// address, ejected or not, instead of failing.
+    public let isPanicking: Bool
     /// Copied out of `settings` so picks read plain words.
     let algorithm: UpstreamSettings.Algorithm
     let decayNanos: Double
 
     init(generation: UInt64, settings: UpstreamSettings, targets: [TargetExpansion],
-         addresses: [RingAddress], tiers: ContiguousArray<RingTier>) {
+         addresses: [RingAddress], tiers: ContiguousArray<RingTier>, isPanicking: Bool) {
         self.generation = generation
         self.settings = settings
         self.targets = targets
         self.addresses = addresses
         self.tiers = tiers
+        self.isPanicking = isPanicking
         self.algorithm = settings.algorithm
         self.decayNanos = AddressHealth.nanoseconds(settings.latencyDecay)
     }

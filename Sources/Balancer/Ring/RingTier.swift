@@ -12,14 +12,18 @@ final class RingTier: Sendable {
     let schedule: ContiguousArray<UInt32>
     /// Consistent hashing: the continuum.
     let continuum: HashContinuum?
+    /// Panic: too few addresses are available, so this tier holds every address and picks ignore
+    /// ejections (better some requests to a struggling address than none to any).
+    let ignoresHealth: Bool
 
     init(priority: UInt16, isZeroWeight: Bool, members: ContiguousArray<RingMember>,
-         schedule: ContiguousArray<UInt32>, continuum: HashContinuum?) {
+         schedule: ContiguousArray<UInt32>, continuum: HashContinuum?, ignoresHealth: Bool) {
         self.priority = priority
         self.isZeroWeight = isZeroWeight
         self.members = members
         self.schedule = schedule
         self.continuum = continuum
+        self.ignoresHealth = ignoresHealth
     }
 
     /// How many entries a pick inspects before it falls back to a full scan (only reached when
@@ -31,7 +35,7 @@ final class RingTier: Sendable {
     @inline(__always)
     private func usable(_ i: Int, _ context: PickContext) -> Bool {
         let m = members[i]
-        return m.health.isPickable && !context.excluding.contains(m.address)
+        return (ignoresHealth || m.health.isPickable) && !context.excluding.contains(m.address)
     }
 
     /// First usable member from `start`, wrapping; -1 if none.

@@ -14,7 +14,8 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     public var description: String { Target.format(host: host, port: port) }
 
     /// Parses `HOST:PORT` or `[IPv6]:PORT`; `defaultPort` allows `HOST` alone (DNS servers default to 53).
-    public static func parse(_ text: String, defaultPort: Int? = nil) -> Result<ListenAddress, ListenAddressError> {
+    /// `anyPort` accepts port 0 ("any free port"), which a listener may use and a DNS server may not.
+    public static func parse(_ text: String, defaultPort: Int? = nil, anyPort: Bool = false) -> Result<ListenAddress, ListenAddressError> {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty { return .failure(ListenAddressError(message: "empty address")) }
         if trimmed.contains(" ") {
@@ -25,7 +26,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
         if defaultPort != nil, !trimmed.hasPrefix("["), Validate.isIPv6(trimmed) {
             return .success(ListenAddress(host: trimmed, port: defaultPort ?? 53))
         }
-        switch HostPort.split(trimmed) {
+        switch HostPort.split(trimmed, lowestPort: anyPort ? 0 : 1) {
         case let .failure(error):
             return .failure(ListenAddressError(message: error.message))
         case let .success((host, port)):

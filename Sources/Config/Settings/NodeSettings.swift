@@ -140,7 +140,7 @@ public struct NodeSettings: Sendable, Hashable {
         func listen(_ text: String) -> Result<[ListenAddress], ListenAddressError> {
             var out: [ListenAddress] = []
             for part in text.split(separator: ",") {
-                switch ListenAddress.parse(String(part)) {
+                switch ListenAddress.parse(String(part), anyPort: true) {
                 case let .success(address): out.append(address)
                 case let .failure(error): return .failure(error)
                 }

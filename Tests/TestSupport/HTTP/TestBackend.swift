@@ -10,15 +10,15 @@ import NIOPosix
 /// `/hello`, `/echo` (request line, headers and body echoed back), `/sink` (counts a streamed body),
 /// `/source?n=BYTES` (streams a body with back-pressure), `/chunked`, `/slow?ms=`, `/status?code=`,
 /// `/reset` (closes without answering), `/continue` (answers `Expect: 100-continue`).
-final class TestBackend: Sendable {
-    let name: String
-    let group: MultiThreadedEventLoopGroup
-    let channel: any Channel
+public final class TestBackend: Sendable {
+    public let name: String
+    public let group: MultiThreadedEventLoopGroup
+    public let channel: any Channel
     private let connections: ManagedAtomic<Int>
     private let requests: ManagedAtomic<Int>
 
-    var port: Int { channel.localAddress?.port ?? 0 }
-    var address: Address { Address(ip: .v4(0x7F00_0001), port: UInt16(port)) }
+    public var port: Int { channel.localAddress?.port ?? 0 }
+    public var address: Address { Address(ip: .v4(0x7F00_0001), port: UInt16(port)) }
 
     private init(
         name: String, group: MultiThreadedEventLoopGroup, channel: any Channel,
@@ -31,7 +31,7 @@ final class TestBackend: Sendable {
         self.requests = requests
     }
 
-    static func start(name: String) async throws -> TestBackend {
+    public static func start(name: String) async throws -> TestBackend {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let connections = ManagedAtomic<Int>(0)
         let requests = ManagedAtomic<Int>(0)
@@ -53,11 +53,11 @@ final class TestBackend: Sendable {
     }
 
     /// TCP connections accepted so far.
-    var connectionCount: Int { connections.load(ordering: .relaxed) }
+    public var connectionCount: Int { connections.load(ordering: .relaxed) }
     /// Request heads received so far.
-    var requestCount: Int { requests.load(ordering: .relaxed) }
+    public var requestCount: Int { requests.load(ordering: .relaxed) }
 
-    func stop() async {
+    public func stop() async {
         try? await channel.close()
         try? await group.shutdownGracefully()
     }

@@ -4,36 +4,37 @@ import Glibc
 import Darwin
 #endif
 
-struct TestClientError: Error, CustomStringConvertible {
-    var description: String
+public struct TestClientError: Error, CustomStringConvertible {
+    public var description: String
+    public init(description: String) { self.description = description }
 }
 
 /// A parsed HTTP/1.x response as the client saw it.
-struct TestResponse {
-    var status: Int
-    var headers: [(String, String)]
-    var body: [UInt8]
+public struct TestResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
     /// The raw head text, for asserting what was (not) relayed.
-    var head: String
+    public var head: String
 
-    func header(_ name: String) -> String? {
+    public func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1
     }
 
-    func headers(_ name: String) -> [String] {
+    public func headers(_ name: String) -> [String] {
         headers.filter { $0.0.lowercased() == name.lowercased() }.map(\.1)
     }
 
-    var text: String { String(decoding: body, as: UTF8.self) }
+    public var text: String { String(decoding: body, as: UTF8.self) }
 }
 
 /// A blocking loopback TCP client with a receive timeout on every read, so no test can hang.
-final class TestClient {
+public final class TestClient {
     private let fd: Int32
     private var buffer: [UInt8] = []
-    private(set) var peerClosed = false
+    public private(set) var peerClosed = false
 
-    init(port: Int, timeoutSeconds: Int = 5) throws {
+    public init(port: Int, timeoutSeconds: Int = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestClientError(description: "socket() failed") }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
@@ -60,11 +61,11 @@ final class TestClient {
         close(fd)
     }
 
-    func send(_ text: String) throws {
+    public func send(_ text: String) throws {
         try send(Array(text.utf8))
     }
 
-    func send(_ bytes: [UInt8]) throws {
+    public func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { raw in
@@ -76,7 +77,7 @@ final class TestClient {
     }
 
     /// Sends `count` bytes of `pattern` repeated, without building them in memory.
-    func sendRepeated(_ pattern: [UInt8], count: Int) throws {
+    public func sendRepeated(_ pattern: [UInt8], count: Int) throws {
         var left = count
         while left > 0 {
             let take = min(left, pattern.count)
@@ -85,7 +86,7 @@ final class TestClient {
         }
     }
 
-    func shutdownWrite() {
+    public func shutdownWrite() {
         shutdown(fd, Int32(SHUT_WR))
     }
 
@@ -131,7 +132,7 @@ final class TestClient {
     }
 
     /// Reads and discards `count` body bytes, returning how many arrived (for large downloads).
-    func discardBody(_ count: Int) throws -> Int {
+    public func discardBody(_ count: Int) throws -> Int {
         var left = count
         while left > 0 {
             if buffer.isEmpty {
@@ -146,7 +147,7 @@ final class TestClient {
 
     /// Reads one response; `headRequest` means no body follows whatever the headers say.
     /// With `bodyLimit`, only the head is read when the body is longer (the caller streams it).
-    func readResponse(headRequest: Bool = false, readBody: Bool = true) throws -> TestResponse {
+    public func readResponse(headRequest: Bool = false, readBody: Bool = true) throws -> TestResponse {
         var head = ""
         var status = 0
         var headers: [(String, String)] = []
@@ -198,12 +199,12 @@ final class TestClient {
     }
 
     /// Reads raw bytes until `count` are available.
-    func readBytes(_ count: Int) throws -> [UInt8] {
+    public func readBytes(_ count: Int) throws -> [UInt8] {
         try readExactly(count)
     }
 
     /// True when the peer closes the connection within the receive timeout (bytes before it are dropped).
-    func waitForClose() -> Bool {
+    public func waitForClose() -> Bool {
         do {
             while try fill() { buffer.removeAll() }
             return true
@@ -214,7 +215,7 @@ final class TestClient {
 }
 
 extension StringProtocol {
-    func trimmingSpaces() -> String {
+    public func trimmingSpaces() -> String {
         var s = Substring(self)
         while s.first == " " || s.first == "\t" { s.removeFirst() }
         while s.last == " " || s.last == "\t" { s.removeLast() }
