@@ -68,6 +68,7 @@ esac
 bench_need_tools wrk haproxy nginx curl ss timeout
 bench_check_haproxy_version
 bench_init
+bench_wait_quiet "$wait_quiet"
 
 sy_bin="$(bench_switchyard_bin "$sy_arg")"
 sy_status=""
@@ -82,7 +83,6 @@ mkdir -p "$(dirname "$out")"
 raw="$BENCH_DIR/raw.tsv"
 : >"$raw"
 
-bench_wait_quiet "$wait_quiet"
 bench_start_backends
 
 bench_pick_port; haproxy_port="$REPLY"

@@ -186,17 +186,27 @@ bench_forget() {
 
 # --- ports ---------------------------------------------------------------------------------
 
-# Picks a TCP port on 127.0.0.1 from the ephemeral range that no socket uses and that this run
-# has not handed out yet; result in REPLY. Servers bind their ports right after, and a port with
-# a listener is never given to an outgoing connection, so the ports stay ours for the run.
+# Picks a free TCP port for 127.0.0.1 that this run has not handed out yet; result in REPLY.
+# Ports come from below the kernel's ephemeral range (net.ipv4.ip_local_port_range), so that no
+# outgoing connection takes one as its source port while it is unbound (a backend killed and
+# restarted on its port, a proxy started for the second worker count).
 bench_pick_port() {
     local lo hi p try
     read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+    if ((lo > 21000)); then
+        hi=$((lo - 1))
+        lo=20000
+    elif ((hi < 64000)); then
+        lo=$((hi + 1))
+        hi=65535
+    fi
     for ((try = 0; try < 500; try++)); do
         p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
         [[ -n "${BENCH_USED_PORTS[$p]:-}" ]] && continue
         [[ -n "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]] && continue
         [[ -n "$(ss -Huan "( sport = :$p )" 2>/dev/null)" ]] && continue
+        # testdns keeps claims for its instances' ports, including stopped ones awaiting restart.
+        [[ -e "${TESTDNS_CLAIMS:-${TMPDIR:-/tmp}/testdns-ports}/$p" ]] && continue
         BENCH_USED_PORTS[$p]=1
         REPLY="$p"
         return 0
@@ -470,7 +480,7 @@ bench_wait_quiet() {
     if ! bench_quiet && (($1 > 0)); then
         bench_log "load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) CPUs; waiting up to $1 s for it to drop below $(nproc)"
         while ((SECONDS < deadline)) && ! bench_quiet; do
-            sleep 5
+            sleep 1
         done
     fi
     bench_quiet ||
