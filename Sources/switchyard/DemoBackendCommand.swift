@@ -28,7 +28,9 @@ struct DemoBackendCommand: AsyncParsableCommand {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.pipeline.configureHTTPServerPipeline().flatMap {
-                    channel.pipeline.addHandler(DemoBackendHandler(name: name))
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(DemoBackendHandler(name: name))
+                    }
                 }
             }
             .bind(host: host, port: port).get()
