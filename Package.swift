@@ -17,6 +17,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C
@@ -46,6 +50,17 @@ let package = Package(
             .product(name: "Atomics", package: "swift-atomics"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "Store", dependencies: [
+            "Config",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Admin", dependencies: [
+            "Config", "Store", "Balancer", "DNSWire",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Wiring
         .target(name: "Gateway", dependencies: [
             "Config", "Routing", "Balancer", "Discovery", "DNSWire", "Proxy",
@@ -56,7 +71,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "switchyard", dependencies: [
-            "Gateway", "Discovery", "Balancer", "DNSWire", "Config", "Proxy",
+            "Gateway", "Discovery", "Balancer", "DNSWire", "Config", "Proxy", "Store", "Admin",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -100,6 +115,13 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Atomics", package: "swift-atomics"),
+        ]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Config"]),
+        .testTarget(name: "AdminTests", dependencies: [
+            "Admin", "Store", "Config", "Balancer", "DNSWire", "Gateway", "TestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport", "DNSWire"]),
     ]

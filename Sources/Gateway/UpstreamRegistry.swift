@@ -36,6 +36,16 @@ public final class UpstreamRegistry: Sendable {
                 }
             }
         }
+        // Answers published between an earlier `apply` and this subscription would otherwise wait for
+        // the next change of their content; older or equal generations are ignored by the balancers.
+        let now = ContinuousClock.now
+        for balancer in all {
+            for name in balancer.names {
+                if let snapshot = watcher.snapshot(of: name), snapshot.generation > 0 {
+                    balancer.update(snapshot: snapshot, now: now)
+                }
+            }
+        }
     }
 
     public func stop() {

@@ -2,18 +2,22 @@ import ArgumentParser
 import Config
 import Foundation
 import Gateway
+import Admin
 import Logging
+import Store
 
 /// `switchyard start`: runs the gateway. Node settings come from flags, `SWITCHYARD_*` environment
-/// variables and a settings file (in that precedence); entities from a declarative file.
+/// variables and a settings file (in that precedence); entities from a declarative file or, without one, from
+/// the SQLite database that the Admin API writes.
 struct StartCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "start",
         abstract: "Run the gateway: discovery, balancers and the proxy.",
         discussion: """
             Entities (services, routes, upstreams, targets, consumers) come from a Kong declarative file \
-            (--config). Send SIGHUP to reload it without dropping connections; SIGINT or SIGTERM stops \
-            the node after in-flight requests finish.
+            (--config), or without one from the SQLite database (--database), which the Admin API \
+            (--admin-listen) changes while the node runs. Send SIGHUP to reload without dropping \
+            connections; SIGINT or SIGTERM stops the node after in-flight requests finish.
             """
     )
 
@@ -22,6 +26,12 @@ struct StartCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("settings"), help: "Node settings file (YAML key: value).")
     var settingsPath: String?
+
+    @Option(help: ArgumentHelp("SQLite database used when no --config is given (default: switchyard.db).", valueName: "path"))
+    var database: String?
+
+    @Option(help: ArgumentHelp("Admin API listen address, or off (default 127.0.0.1:8001).", valueName: "host:port"))
+    var adminListen: String?
 
     @Option(help: ArgumentHelp("Proxy listen address (default 0.0.0.0:8000).", valueName: "host:port"))
     var proxyListen: String?
@@ -42,6 +52,8 @@ struct StartCommand: AsyncParsableCommand {
         if let workers { values["workers"] = String(workers) }
         if let logLevel { values["log_level"] = logLevel }
         if let configPath { values["declarative_config"] = configPath }
+        if let database { values["database"] = database }
+        if let adminListen { values["admin_listen"] = adminListen }
         let environment = ProcessInfo.processInfo.environment
         let settings: NodeSettings
         do {
@@ -53,10 +65,17 @@ struct StartCommand: AsyncParsableCommand {
         for name in SettingsLayer.unknownEnvironmentVariables(environment) {
             FileHandle.standardError.write(Data("switchyard: warning: unknown setting \(name) ignored\n".utf8))
         }
-        guard let path = settings.declarativeConfig else {
-            throw ValidationError("give the entities with --config FILE (or declarative_config in the settings)")
+        // Entities come from the declarative file (DB-less) or the database; either way the Admin API works on
+        // a store, in memory for a file so its changes last until the next reload.
+        let path = settings.declarativeConfig
+        let store: ConfigStore
+        do {
+            store = try ConfigStore(path: path == nil ? settings.database : ":memory:")
+        } catch {
+            throw ValidationError(error.message)
         }
-        let config = try StartCommand.loadConfig(path)
+        if let path { try store.replace(with: StartCommand.loadConfig(path)) }
+        let config = store.snapshot.config
 
         var logger = Logger(label: "switchyard")
         logger.logLevel = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
@@ -68,14 +87,28 @@ struct StartCommand: AsyncParsableCommand {
         }
         node.apply(config)
         let port = try await node.start()
+        let admin: AdminServer?
+        do {
+            admin = try await AdminWiring.start(settings: settings, store: store, node: node, logger: logger) { config in
+                node.apply(config)
+            }
+        } catch {
+            await node.shutdown()
+            throw error
+        }
         let listen = settings.proxyListen.first.map { "\($0.host):\(port)" } ?? "port \(port)"
         emit("switchyard: proxy listening on \(listen) (\(config.services.count) services, \(config.routes.count) routes, \(config.upstreams.count) upstreams)")
 
         for await signal in SignalWaiter.signals([SIGINT, SIGTERM, SIGHUP]) {
             if signal == SIGHUP {
                 do {
-                    node.apply(try StartCommand.loadConfig(path))
-                    emit("switchyard: reloaded \(path)")
+                    if let path {
+                        node.apply(try store.replace(with: StartCommand.loadConfig(path)).config)
+                        emit("switchyard: reloaded \(path)")
+                    } else {
+                        node.apply(try store.reload().config)
+                        emit("switchyard: reloaded \(store.path)")
+                    }
                 } catch {
                     FileHandle.standardError.write(Data("switchyard: reload failed, still serving the previous configuration:\n\(error)\n".utf8))
                 }
@@ -84,6 +117,7 @@ struct StartCommand: AsyncParsableCommand {
             break
         }
         emit("switchyard: stopping")
+        await admin?.stop()
         await node.shutdown()
     }
 

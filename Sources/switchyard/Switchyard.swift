@@ -5,6 +5,7 @@ struct Switchyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard",
         abstract: "A DNS/SRV-driven service-discovery load balancer and API gateway.",
-        subcommands: [StartCommand.self, ResolveCommand.self, WatchCommand.self, DemoBackendCommand.self]
+        subcommands: [StartCommand.self, ResolveCommand.self, WatchCommand.self, DemoBackendCommand.self,
+                      ConfigCommand.self, MigrationsCommand.self, AdminTokenCommand.self]
     )
 }

@@ -167,6 +167,11 @@ struct MonitorTests {
         #expect(!picked(m).contains(a), "held for the probes: no half-open trial when the ejection time ends")
         m.probeFinished(a, result: .connected, now: t0 + .seconds(7))
         #expect(!picked(m).contains(a))
+        var unwatched = probe
+        unwatched.unhealthyInterval = .zero
+        m.update(policy: HealthPolicy(passive: passive(), active: unwatched))
+        #expect(m.hold(of: a) == nil, "no probes watch ejected addresses any more: back to half-open trials")
+        m.update(policy: HealthPolicy(passive: passive(), active: probe))
         m.probeFinished(a, result: .connected, now: t0 + .seconds(8))
         #expect(picked(m).contains(a), "two passing probes restore it")
         #expect(m.hold(of: a) == nil && m.breaker(of: a).state == .closed)
@@ -209,5 +214,41 @@ struct MonitorTests {
         #expect(!picked(m).contains(a), "still ejected after the reload")
         send(m, Self.address(2), .connectFailure, at: t0)
         #expect(!picked(m).contains(Self.address(2)), "the failure before the reload still counts")
+    }
+
+    @Test("probes follow the ring: an address that leaves is forgotten, one that appears is probed")
+    func probesFollowRing() {
+        let probe = ProbeSettings(request: ProbeRequest(kind: .tcp, timeout: .seconds(1)), healthyInterval: .seconds(1),
+                                  unhealthyInterval: .seconds(1), successes: 1, tcpFailures: 1)
+        let m = make(3, passive: passive(), active: probe)
+        _ = m.step(now: t0)
+        #expect(m.probedAddresses == Set((1...3).map(Self.address)))
+        m.probeFinished(Self.address(3), result: .connectFailure, now: t0)
+        #expect(m.hold(of: Self.address(3)) == .probe)
+        m.balancer.update(targets: [TargetSpec(host: "10.0.0.1", port: 80), TargetSpec(host: "10.0.0.4", port: 80)], now: t0)
+        _ = m.step(now: t0 + .seconds(2))
+        #expect(m.probedAddresses == [Self.address(1), Self.address(4)])
+        let (due, _, _) = m.step(now: t0 + .seconds(3))
+        #expect(due.contains(Self.address(4)), "the new address is probed within its first interval")
+        #expect(m.hold(of: Self.address(3)) == .probe, "kept while its ejection runs (it may come back)")
+        m.balancer.update(settings: UpstreamSettings(), now: t0 + .seconds(20))
+        _ = m.step(now: t0 + .seconds(20))
+        #expect(m.hold(of: Self.address(3)) == nil, "forgotten once it stopped draining")
+    }
+
+    @Test("passes seen before a passive ejection do not count towards the restore")
+    func ejectionResetsProbePasses() {
+        let probe = ProbeSettings(request: ProbeRequest(kind: .tcp, timeout: .seconds(1)), healthyInterval: .seconds(1),
+                                  unhealthyInterval: .seconds(1), successes: 2)
+        let m = make(passive: passive(), active: probe)
+        let a = Self.address(1)
+        _ = m.step(now: t0)
+        m.probeFinished(a, result: .connected, now: t0 + .seconds(1))
+        m.probeFinished(a, result: .connected, now: t0 + .seconds(2))
+        for _ in 0..<3 { send(m, a, .connectFailure, at: t0 + .seconds(2)) }
+        m.probeFinished(a, result: .connected, now: t0 + .seconds(3))
+        #expect(!picked(m).contains(a), "one fresh pass is not enough")
+        m.probeFinished(a, result: .connected, now: t0 + .seconds(4))
+        #expect(picked(m).contains(a))
     }
 }

@@ -63,10 +63,11 @@ extension ProxyIntegrationTests {
             }
             // A client that leaves mid-request releases its pick too.
             let leaving = try TestClient(port: port)
-            try leaving.send("GET /slow?ms=300 HTTP/1.1\r\nHost: a\r\n\r\n")
+            try leaving.send("GET /slow?ms=5000 HTTP/1.1\r\nHost: a\r\n\r\n")
             try await Task.sleep(for: .milliseconds(50))
             leaving.shutdownWrite()
-            try await Task.sleep(for: .milliseconds(100))
+            // Released well before the backend's 5 s answer would arrive.
+            try await Task.sleep(for: .milliseconds(500))
 
             let upHealth = try #require(balancer.health.health(of: up.address))
             let downHealth = try #require(balancer.health.health(of: down))

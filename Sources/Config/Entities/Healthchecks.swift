@@ -1,7 +1,7 @@
 /// An upstream's health settings, in Kong's exact shape and defaults, plus Switchyard's ejection extensions.
 ///
 /// Kong defaults leave every check off (intervals and counters 0). Switchyard adds what Kong lacks: a passively
-/// ejected address comes back after `passive.unhealthy.ejectionTime` (doubling per consecutive ejection up to
+/// ejected address comes back after `passive.unhealthy.ejectionTime` (times the number of consecutive ejections, up to
 /// `maxEjectionTime`), at most `maxEjectionPercent` of addresses are ejected at once, and below `panicThreshold`
 /// percent healthy the upstream routes to all addresses.
 public struct Healthchecks: Sendable, Hashable {
@@ -128,7 +128,7 @@ public struct Healthchecks: Sendable, Hashable {
         /// Switchyard extension `ejection_time` (seconds): how long a passively ejected address stays out before a
         /// half-open trial. 0 = never by itself (Kong's behaviour: only an active probe or the Admin API restores).
         public var ejectionTime: Double
-        /// Switchyard extension `max_ejection_time` (seconds): cap on the doubling ejection time.
+        /// Switchyard extension `max_ejection_time` (seconds): cap on the growing ejection time.
         public var maxEjectionTime: Double
 
         public init(httpStatuses: [Int] = [429, 500, 503], tcpFailures: Int = 0, timeouts: Int = 0,

@@ -21,6 +21,7 @@ public final class UpstreamHealthMonitor: Sendable {
     private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
     /// How long the background task sleeps at most, so new ejections and ring changes are noticed.
     static let maxSleep: Duration = .milliseconds(200)
+    static let minSleep: Duration = .milliseconds(10)
 
     struct State: Sendable {
         var policy: HealthPolicy
@@ -82,6 +83,12 @@ public final class UpstreamHealthMonitor: Sendable {
                 }
             } else {
                 s.scheduler = nil
+            }
+            // Addresses waiting for probes that no longer watch ejected addresses go back to the
+            // half-open rules.
+            if (policy.active?.unhealthyInterval ?? .zero) <= .zero {
+                for (address, hold) in s.holds where hold == .probe { s.holds[address] = nil }
+                attention.store(s.breakers.count + s.holds.count, ordering: .relaxed)
             }
         }
     }
@@ -206,7 +213,8 @@ public final class UpstreamHealthMonitor: Sendable {
                         }
                     }
                 }
-                let until = min(wake ?? now + Self.maxSleep, now + Self.maxSleep)
+                // Probes due but held back by `concurrency` leave `wake` in the past: still pause a little.
+                let until = max(min(wake ?? now + Self.maxSleep, now + Self.maxSleep), now + Self.minSleep)
                 try? await Task.sleep(until: until, clock: .continuous)
             }
         }
@@ -284,16 +292,18 @@ public final class UpstreamHealthMonitor: Sendable {
         let members = Set(ring.addresses.map(\.address))
         if members != s.members {
             s.members = members
-            let draining = Set(balancer.health.drainingAddresses)
-            for address in s.breakers.keys where !members.contains(address) && !draining.contains(address) {
-                s.breakers[address] = nil
-            }
-            for address in s.holds.keys where !members.contains(address) && !draining.contains(address) {
-                s.holds[address] = nil
-            }
             s.scheduler?.track(members, now: now)
-            attention.store(s.breakers.count + s.holds.count, ordering: .relaxed)
         }
+        // Addresses that left keep their state while they drain (an unexpired ejection follows them
+        // if they come back); after that it is forgotten.
+        let outside = Set(s.breakers.keys).union(s.holds.keys).subtracting(members)
+        guard !outside.isEmpty else { return }
+        let draining = Set(balancer.health.drainingAddresses)
+        for address in outside where !draining.contains(address) {
+            s.breakers[address] = nil
+            s.holds[address] = nil
+        }
+        attention.store(s.breakers.count + s.holds.count, ordering: .relaxed)
     }
 
     private func store(_ breaker: CircuitBreaker, for address: Address, in s: inout State) {
@@ -314,6 +324,8 @@ public final class UpstreamHealthMonitor: Sendable {
                 "for": "\(until - now)",
             ])
             balancer.eject(address, until: until, now: now)
+            // Passes seen before the ejection do not count towards bringing it back.
+            s.scheduler?.resetCounters(address)
         case .allowTrial:
             balancer.allowTrial(address, now: now)
         case .restore:

@@ -1,0 +1,107 @@
+import Config
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Store
+
+/// The Admin API: Kong's entity paths over the configuration store, the balancer's live state, and the node's
+/// status. Every write commits to the store first and then hands the new configuration to `onChange`, which the
+/// node applies to the running proxy.
+public struct AdminAPI: Sendable {
+    public let store: ConfigStore
+    public let runtime: AdminRuntime
+    /// Require a token on every request even when none is stored (set for non-loopback listeners).
+    public let requireToken: Bool
+    let feed: ChangeFeed
+    let logger: Logger
+    let started: ContinuousClock.Instant
+    let startedAt: Date
+    var editor = EntityEditor()
+
+    public init(store: ConfigStore, runtime: AdminRuntime = AdminRuntime(), requireToken: Bool = false,
+                logger: Logger = Logger(label: "switchyard.admin"),
+                onChange: @escaping @Sendable (DeclarativeConfig) -> Void) {
+        self.store = store
+        self.runtime = runtime
+        self.requireToken = requireToken
+        self.logger = logger
+        self.feed = ChangeFeed(onChange)
+        self.started = .now
+        self.startedAt = Date()
+    }
+
+    /// Ids for entities created without one; tests inject a deterministic source.
+    public func withNewIDs(_ newID: @escaping @Sendable () -> UUID) -> AdminAPI {
+        var copy = self
+        copy.editor.newID = newID
+        return copy
+    }
+
+    /// The router with every Admin API route, for an `Application` or Hummingbird's test client.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: AdminAuthMiddleware<BasicRequestContext>(store: store, alwaysRequired: requireToken,
+                                                                         logger: logger))
+        addNodeRoutes(router)
+        addEntityRoutes(router)
+        addHealthRoutes(router)
+        return router
+    }
+
+    /// An application serving the API on `listen`; `onRunning` receives the bound port.
+    public func application(host: String, port: Int,
+                            onRunning: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(router: router(),
+                    configuration: ApplicationConfiguration(address: .hostname(host, port: port),
+                                                            serverName: "switchyard-admin"),
+                    onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) },
+                    logger: logger)
+    }
+
+    // MARK: Writes
+
+    /// Runs a change through the store; on success applies it to the node and answers with `respond`.
+    func write(_ change: (DeclarativeConfig) throws(ConfigError) -> DeclarativeConfig,
+               respond: (StoreSnapshot) -> Response) -> Response {
+        do {
+            let snapshot = try store.update(change)
+            feed.publish(snapshot)
+            return respond(snapshot)
+        } catch let error as ConfigError {
+            return AdminResponse.invalid(error)
+        } catch {
+            logger.error("admin write failed", metadata: ["error": "\(error)"])
+            return AdminResponse.message("datastore error: \(error)", status: .internalServerError)
+        }
+    }
+
+    /// The request body as a JSON object (an empty body is an empty object).
+    static func body(_ request: Request) async -> BodyResult {
+        var request = request
+        guard let buffer = try? await request.collectBody(upTo: 1 << 20) else {
+            return .failure(AdminResponse.message("request body too large (1 MiB at most)", status: .contentTooLarge))
+        }
+        let text = String(buffer: buffer)
+        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return .success([:]) }
+        guard let value = JSONValue.parse(text) else {
+            return .failure(AdminResponse.json(.object([
+                "name": .string("invalid body"), "message": .string("body is not valid JSON"),
+                "fields": .object(["@body": .string("expected a JSON object")]),
+            ]), status: .badRequest))
+        }
+        guard let object = value.object else {
+            return .failure(AdminResponse.json(.object([
+                "name": .string("invalid body"), "message": .string("body must be a JSON object"),
+                "fields": .object(["@body": .string("expected a JSON object")]),
+            ]), status: .badRequest))
+        }
+        return .success(object)
+    }
+}
+
+/// A request body read as a JSON object, or the answer that refuses it.
+enum BodyResult {
+    case success([String: JSONValue])
+    case failure(Response)
+}

@@ -1,0 +1,33 @@
+import Balancer
+
+/// The running node as the Admin API sees it: balancers, DNS watches and health overrides, given as closures so
+/// the API can be tested without a proxy and does not depend on the layers that wire the node together.
+public struct AdminRuntime: Sendable {
+    /// The live balancer of an upstream, by name.
+    public var balancer: @Sendable (String) -> UpstreamBalancer?
+    /// Every watched DNS name.
+    public var dns: @Sendable () -> [WatchedName]
+    /// Marks every address of a target healthy (true) or unhealthy; returns an error message when the
+    /// upstream or target is unknown.
+    public var markTarget: @Sendable (_ upstream: String, _ target: String, _ healthy: Bool) -> String?
+    /// Marks one address; returns an error message when unknown.
+    public var markAddress: @Sendable (_ upstream: String, _ address: Address, _ healthy: Bool) -> String?
+    /// Node counters for `/status` (`connections_active`, `total_requests`...), when the proxy reports them.
+    public var counters: @Sendable () -> [String: Int]
+    /// Identifies this node in health answers (Kong's `node_id`).
+    public var nodeID: String
+
+    public init(balancer: @escaping @Sendable (String) -> UpstreamBalancer? = { _ in nil },
+                dns: @escaping @Sendable () -> [WatchedName] = { [] },
+                markTarget: @escaping @Sendable (String, String, Bool) -> String? = { upstream, _, _ in "no balancer for upstream \(upstream)" },
+                markAddress: @escaping @Sendable (String, Address, Bool) -> String? = { upstream, _, _ in "no balancer for upstream \(upstream)" },
+                counters: @escaping @Sendable () -> [String: Int] = { [:] },
+                nodeID: String = "local") {
+        self.balancer = balancer
+        self.dns = dns
+        self.markTarget = markTarget
+        self.markAddress = markAddress
+        self.counters = counters
+        self.nodeID = nodeID
+    }
+}

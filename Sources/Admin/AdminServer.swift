@@ -1,0 +1,72 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The Admin API listening on a socket, stopped gracefully: `stop` lets requests in progress finish.
+public final class AdminServer: Sendable {
+    /// The bound port (the one asked for, or the one the system chose for port 0).
+    public let port: Int
+    private let group: ServiceGroup
+    private let task: Task<Void, Never>
+
+    private init(port: Int, group: ServiceGroup, task: Task<Void, Never>) {
+        self.port = port
+        self.group = group
+        self.task = task
+    }
+
+    /// Starts serving `api` on `host:port` and returns once the socket is bound.
+    public static func start(_ api: AdminAPI, host: String, port: Int,
+                             logger: Logger = Logger(label: "switchyard.admin")) async throws(AdminServerError) -> AdminServer {
+        let (bound, continuation) = AsyncStream<Int>.makeStream()
+        let app = api.application(host: host, port: port) { port in
+            continuation.yield(port)
+            continuation.finish()
+        }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [app], logger: logger))
+        let failure = FailureBox()
+        let task = Task {
+            do {
+                try await group.run()
+            } catch {
+                failure.set("\(error)")
+                logger.error("admin API stopped", metadata: ["error": "\(error)"])
+            }
+            continuation.finish()
+        }
+        var boundPort: Int?
+        for await value in bound {
+            boundPort = value
+            break
+        }
+        guard let boundPort else {
+            task.cancel()
+            await task.value
+            throw AdminServerError(message: "admin API cannot listen on \(host):\(port): \(failure.get() ?? "server stopped")")
+        }
+        return AdminServer(port: boundPort, group: group, task: task)
+    }
+
+    /// Stops accepting connections, lets requests in progress finish, and returns when the server is down.
+    public func stop() async {
+        await group.triggerGracefulShutdown()
+        await task.value
+    }
+}
+
+/// The Admin API could not start.
+public struct AdminServerError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Carries a startup failure out of the server task.
+///
+/// `@unchecked Sendable` is sound: `value` is only touched while holding `lock`.
+private final class FailureBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: String?
+    func set(_ text: String) { lock.withLock { value = text } }
+    func get() -> String? { lock.withLock { value } }
+}

@@ -1,0 +1,52 @@
+import Admin
+import Foundation
+import Store
+import Testing
+
+@Suite struct AuthTests {
+    @Test func openOnLoopbackUntilATokenExists() async throws {
+        let harness = try AdminHarness()
+        try await harness.test { (client: AdminHarness.Client) async throws in
+            let open = try await client.send(.get, "/services")
+            #expect(open.status == .ok)
+        }
+        _ = try harness.store.createToken(name: "ops", role: .admin)
+        try await harness.test { (client: AdminHarness.Client) async throws in
+            let closed = try await client.send(.get, "/services")
+            #expect(closed.status == .unauthorized)
+        }
+    }
+
+    @Test func tokensAndRoles() async throws {
+        let harness = try AdminHarness()
+        let admin = try harness.store.createToken(name: "ops", role: .admin)
+        let reader = try harness.store.createToken(name: "dashboard", role: .readOnly)
+        try await harness.test(requireToken: true) { (client: AdminHarness.Client) async throws in
+            let missing = try await client.send(.get, "/services")
+            #expect(missing.status == .unauthorized)
+            let wrong = try await client.send(.get, "/services", token: admin + "0")
+            #expect(wrong.status == .unauthorized)
+            // Both failures look the same: nothing tells a token that exists from one that does not.
+            #expect(wrong.text == missing.text)
+
+            #expect(try await client.send(.get, "/services", token: reader).status == .ok)
+            let forbidden = try await client.send(.post, "/services", #"{"name": "s", "host": "s.internal"}"#, token: reader)
+            #expect(forbidden.status == .forbidden)
+            #expect(try await client.send(.delete, "/services/s", token: reader).status == .forbidden)
+
+            let created = try await client.send(.post, "/services", #"{"name": "s", "host": "s.internal"}"#, token: admin)
+            #expect(created.status == .created)
+        }
+        #expect(harness.store.snapshot.config.services.map(\.name) == ["s"])
+    }
+
+    @Test func requiredTokenWithNoneStoredRefusesEverything() async throws {
+        let harness = try AdminHarness()
+        try await harness.test(requireToken: true) { (client: AdminHarness.Client) async throws in
+            let missing = try await client.send(.get, "/status")
+            #expect(missing.status == .unauthorized)
+            let guessed = try await client.send(.get, "/status", token: "guess")
+            #expect(guessed.status == .unauthorized)
+        }
+    }
+}
