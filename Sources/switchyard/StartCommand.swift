@@ -60,7 +60,7 @@ struct StartCommand: AsyncParsableCommand {
             settings = try NodeSettings.load(filePath: settingsPath, environment: environment,
                                              commandLine: SettingsLayer(source: "command line", values: values))
         } catch {
-            throw ValidationError("invalid settings:\n" + error.issues.map { "  \($0)" }.joined(separator: "\n"))
+            throw StartFailure("invalid settings:\n" + error.issues.map { "  \($0)" }.joined(separator: "\n"))
         }
         for name in SettingsLayer.unknownEnvironmentVariables(environment) {
             FileHandle.standardError.write(Data("switchyard: warning: unknown setting \(name) ignored\n".utf8))
@@ -72,7 +72,7 @@ struct StartCommand: AsyncParsableCommand {
         do {
             store = try ConfigStore(path: path == nil ? settings.database : ":memory:")
         } catch {
-            throw ValidationError(error.message)
+            throw StartFailure(error.message)
         }
         if let path { try store.replace(with: StartCommand.loadConfig(path)) }
         let config = store.snapshot.config
@@ -83,10 +83,17 @@ struct StartCommand: AsyncParsableCommand {
         do {
             node = try GatewayNode(settings: settings, logger: logger)
         } catch let error as GatewayError {
-            throw ValidationError(error.message)
+            throw StartFailure(error.message)
         }
         node.apply(config)
-        let port = try await node.start()
+        let port: Int
+        do {
+            port = try await node.start()
+        } catch {
+            await node.shutdown()
+            let listen = settings.proxyListen.first.map(\.description) ?? "?"
+            throw StartFailure("cannot listen on \(listen) (proxy_listen): \(error)")
+        }
         let admin: AdminServer?
         do {
             admin = try await AdminWiring.start(settings: settings, store: store, node: node, logger: logger) { config in
@@ -129,7 +136,13 @@ struct StartCommand: AsyncParsableCommand {
             }
             return loaded.config
         } catch {
-            throw ValidationError("\(path) is not a valid configuration:\n" + error.issues.map { "  \($0)" }.joined(separator: "\n"))
+            throw StartFailure("\(path) is not a valid configuration:\n" + error.issues.map { "  \($0)" }.joined(separator: "\n"))
         }
     }
+}
+
+/// Why the node did not start, printed as is (without the usage text a flag error gets).
+struct StartFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
