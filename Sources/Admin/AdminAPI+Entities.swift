@@ -7,7 +7,7 @@ extension AdminAPI {
     /// A foreign key given by the URL (`/services/{s}/routes`): the field to set and the parent's id.
     typealias Parent = (field: String, id: UUID)
 
-    func addEntityRoutes(_ router: Router<BasicRequestContext>) {
+    func addEntityRoutes(_ router: Router<AdminRequestContext>) {
         // Hummingbird needs one parameter name per path position, so each collection names its own.
         for (kind, path, param) in [(EntityKind.services, "services", "service"), (.routes, "routes", "route"),
                                     (.upstreams, "upstreams", "upstream"), (.consumers, "consumers", "consumer"),
@@ -43,10 +43,10 @@ extension AdminAPI {
 
     /// A collection that lives under a parent (`/upstreams/{u}/targets/{t}`): the parent in the path must exist
     /// (else 404) and becomes the child's foreign key.
-    func addNested(_ router: Router<BasicRequestContext>, parent parentKind: EntityKind, _ parentPath: String,
+    func addNested(_ router: Router<AdminRequestContext>, parent parentKind: EntityKind, _ parentPath: String,
                    _ parentParam: String, child kind: EntityKind, _ path: String, _ param: String, field: String) {
         let base = "/\(parentPath)/:\(parentParam)/\(path)"
-        @Sendable func scope(_ context: BasicRequestContext) -> (key: String, parent: Parent)? {
+        @Sendable func scope(_ context: AdminRequestContext) -> (key: String, parent: Parent)? {
             let key = context.parameters.get(parentParam) ?? ""
             return parent(parentKind, key).map { (key, (field, $0)) }
         }

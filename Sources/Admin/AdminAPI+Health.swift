@@ -5,7 +5,7 @@ import Foundation
 import Hummingbird
 
 extension AdminAPI {
-    func addHealthRoutes(_ router: Router<BasicRequestContext>) {
+    func addHealthRoutes(_ router: Router<AdminRequestContext>) {
         router.get("/upstreams/:upstream/health") { request, context in
             let config = store.snapshot.config
             guard let id = parent(.upstreams, context.parameters.get("upstream")),
@@ -30,11 +30,11 @@ extension AdminAPI {
         for method in ["healthy", "unhealthy"] {
             let healthy = method == "healthy"
             let target = "/upstreams/:upstream/targets/:target/"
-            let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { _, context in
+            let handler: @Sendable (Request, AdminRequestContext) async throws -> Response = { _, context in
                 mark(upstream: context.parameters.get("upstream"), target: context.parameters.get("target"),
                      address: nil, healthy: healthy)
             }
-            let addressHandler: @Sendable (Request, BasicRequestContext) async throws -> Response = { _, context in
+            let addressHandler: @Sendable (Request, AdminRequestContext) async throws -> Response = { _, context in
                 mark(upstream: context.parameters.get("upstream"), target: context.parameters.get("target"),
                      address: context.parameters.get("address"), healthy: healthy)
             }

@@ -4,7 +4,7 @@ import Hummingbird
 import Store
 
 extension AdminAPI {
-    func addNodeRoutes(_ router: Router<BasicRequestContext>) {
+    func addNodeRoutes(_ router: Router<AdminRequestContext>) {
         router.get("/") { _, _ in
             AdminResponse.json(.object([
                 "tagline": .string("Welcome to switchyard"), "node_id": .string(runtime.nodeID),

@@ -1,4 +1,5 @@
 import Config
+import DNSWire
 import Foundation
 import Hummingbird
 import Logging
@@ -13,6 +14,8 @@ public struct AdminAPI: Sendable {
     public let runtime: AdminRuntime
     /// Require a token on every request even when none is stored (set for non-loopback listeners).
     public let requireToken: Bool
+    /// Client address blocks allowed in; empty allows every client.
+    public let allow: [IPNetwork]
     let feed: ChangeFeed
     let logger: Logger
     let started: ContinuousClock.Instant
@@ -20,9 +23,10 @@ public struct AdminAPI: Sendable {
     var editor = EntityEditor()
 
     public init(store: ConfigStore, runtime: AdminRuntime = AdminRuntime(), requireToken: Bool = false,
-                logger: Logger = Logger(label: "switchyard.admin"),
+                allow: [IPNetwork] = [], logger: Logger = Logger(label: "switchyard.admin"),
                 onChange: @escaping @Sendable (DeclarativeConfig) -> Void) {
         self.store = store
+        self.allow = allow
         self.runtime = runtime
         self.requireToken = requireToken
         self.logger = logger
@@ -39,9 +43,10 @@ public struct AdminAPI: Sendable {
     }
 
     /// The router with every Admin API route, for an `Application` or Hummingbird's test client.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: AdminAuthMiddleware<BasicRequestContext>(store: store, alwaysRequired: requireToken,
+    public func router() -> Router<AdminRequestContext> {
+        let router = Router(context: AdminRequestContext.self)
+        if !allow.isEmpty { router.add(middleware: AdminAllowMiddleware(allow: allow, logger: logger)) }
+        router.add(middleware: AdminAuthMiddleware<AdminRequestContext>(store: store, alwaysRequired: requireToken,
                                                                          logger: logger))
         addNodeRoutes(router)
         addEntityRoutes(router)

@@ -176,6 +176,19 @@ enum Validate {
 }
 
 /// Splitting of `host:port` strings shared by targets and listen addresses.
+extension Validate {
+    /// `ADDRESS/PREFIX` (or a bare address) with the prefix in range for the family and no bits set past it.
+    static func isCIDR(_ text: String) -> Bool {
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        let address = String(parts[0])
+        guard isIPAddress(address) else { return false }
+        guard parts.count == 2 else { return true }
+        let bits = address.contains(":") ? 128 : 32
+        guard let length = Int(parts[1]), parts[1].allSatisfy(\.isNumber), (0...bits).contains(length) else { return false }
+        return true
+    }
+}
+
 enum HostPort {
     struct SyntaxError: Error { var message: String }
 

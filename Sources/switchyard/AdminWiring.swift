@@ -2,6 +2,7 @@ import Admin
 import ArgumentParser
 import Balancer
 import Config
+import DNSWire
 import Discovery
 import Foundation
 import Gateway
@@ -90,8 +91,16 @@ enum AdminWiring {
         if let refusal = AdminSecurity.refusal(host: listen.host, port: listen.port, hasTokens: store.hasTokens) {
             throw ValidationError(refusal)
         }
+        var allow: [IPNetwork] = []
+        for block in settings.adminAllow {
+            guard let network = IPNetwork(block) else {
+                throw ValidationError("admin_allow: \"\(block)\" is not an address block such as 10.0.0.0/8 (no bits may be set past the prefix)")
+            }
+            allow.append(network)
+        }
         let api = AdminAPI(store: store, runtime: runtime(node: node),
-                           requireToken: !AdminSecurity.isLoopback(listen.host), logger: logger, onChange: onChange)
+                           requireToken: !AdminSecurity.isLoopback(listen.host), allow: allow, logger: logger,
+                           onChange: onChange)
         do {
             let server = try await AdminServer.start(api, host: listen.host, port: listen.port, logger: logger)
             emit("switchyard: admin API listening on \(Target.format(host: listen.host, port: server.port))")

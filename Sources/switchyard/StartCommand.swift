@@ -33,6 +33,9 @@ struct StartCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Admin API listen address, or off (default 127.0.0.1:8001).", valueName: "host:port"))
     var adminListen: String?
 
+    @Option(name: .customLong("admin-allow"), help: ArgumentHelp("Client address block allowed to reach the Admin API (repeatable; default: every client).", valueName: "cidr"))
+    var adminAllow: [String] = []
+
     @Option(help: ArgumentHelp("Proxy listen address (default 0.0.0.0:8000).", valueName: "host:port"))
     var proxyListen: String?
 
@@ -54,6 +57,7 @@ struct StartCommand: AsyncParsableCommand {
         if let configPath { values["declarative_config"] = configPath }
         if let database { values["database"] = database }
         if let adminListen { values["admin_listen"] = adminListen }
+        if !adminAllow.isEmpty { values["admin_allow"] = adminAllow.joined(separator: ",") }
         let environment = ProcessInfo.processInfo.environment
         let settings: NodeSettings
         do {

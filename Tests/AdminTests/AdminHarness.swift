@@ -1,5 +1,6 @@
 import Admin
 import Config
+import DNSWire
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -23,15 +24,15 @@ final class AdminHarness: Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    func api(runtime: AdminRuntime = AdminRuntime(), requireToken: Bool = false) -> AdminAPI {
+    func api(runtime: AdminRuntime = AdminRuntime(), requireToken: Bool = false, allow: [IPNetwork] = []) -> AdminAPI {
         let applied = self.applied
-        return AdminAPI(store: store, runtime: runtime, requireToken: requireToken) { applied.append($0) }
+        return AdminAPI(store: store, runtime: runtime, requireToken: requireToken, allow: allow) { applied.append($0) }
     }
 
     /// Runs `body` against the router in process.
-    func test(runtime: AdminRuntime = AdminRuntime(), requireToken: Bool = false, live: Bool = false,
-              _ body: @Sendable (Client) async throws -> Void) async throws {
-        let app = Application(router: api(runtime: runtime, requireToken: requireToken).router(),
+    func test(runtime: AdminRuntime = AdminRuntime(), requireToken: Bool = false, allow: [IPNetwork] = [],
+              live: Bool = false, _ body: @Sendable (Client) async throws -> Void) async throws {
+        let app = Application(router: api(runtime: runtime, requireToken: requireToken, allow: allow).router(),
                               configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(live ? .live : .router) { client in try await body(Client(client: client)) }
     }

@@ -1,9 +1,28 @@
 import Admin
+import DNSWire
 import Foundation
 import Store
 import Testing
 
 @Suite struct AuthTests {
+    @Test func clientsOutsideTheAllowListAreRefused() async throws {
+        let harness = try AdminHarness()
+        let loopback = try #require(IPNetwork("127.0.0.0/8"))
+        let elsewhere = try #require(IPNetwork("10.0.0.0/8"))
+        try await harness.test(allow: [elsewhere, loopback], live: true) { (client: AdminHarness.Client) async throws in
+            #expect(try await client.send(.get, "/services").status == .ok)
+        }
+        try await harness.test(allow: [elsewhere], live: true) { (client: AdminHarness.Client) async throws in
+            let refused = try await client.send(.get, "/services")
+            #expect(refused.status == .forbidden)
+            #expect(!refused.text.contains("10.0.0.0"), "the refusal names no detail")
+        }
+        // In process there is no client address: refused as well when a list is set.
+        try await harness.test(allow: [loopback]) { (client: AdminHarness.Client) async throws in
+            #expect(try await client.send(.get, "/services").status == .forbidden)
+        }
+    }
+
     @Test func openOnLoopbackUntilATokenExists() async throws {
         let harness = try AdminHarness()
         try await harness.test { (client: AdminHarness.Client) async throws in

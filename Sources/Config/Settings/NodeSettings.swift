@@ -18,6 +18,8 @@ public struct NodeSettings: Sendable, Hashable {
     public var workers: Int
     /// SQLite database file (`database`).
     public var database: String
+    /// Client address blocks (CIDR) allowed to reach the Admin API; empty allows every client.
+    public var adminAllow: [String]
     /// Declarative entity file (`declarative_config`); when set the node runs without a database.
     public var declarativeConfig: String?
     public var logLevel: LogLevel
@@ -50,6 +52,7 @@ public struct NodeSettings: Sendable, Hashable {
         workers = 0
         database = "switchyard.db"
         declarativeConfig = nil
+        adminAllow = []
         logLevel = .info
         dnsMinTTL = 1
         dnsMaxTTL = 300
@@ -67,7 +70,7 @@ public struct NodeSettings: Sendable, Hashable {
 
     /// Every setting name, as written in a settings file; the environment variable is `SWITCHYARD_` + upper case.
     public static let keys: [String] = [
-        "proxy_listen", "admin_listen", "dns_servers", "workers", "database", "declarative_config", "log_level",
+        "proxy_listen", "admin_listen", "admin_allow", "dns_servers", "workers", "database", "declarative_config", "log_level",
         "dns_min_ttl", "dns_max_ttl", "dns_stale_ttl", "dns_not_found_hold", "dns_error_retry", "dns_error_retry_max",
         "dns_not_found_retry_max", "dns_timeout",
         "dns_tries", "max_request_body_size",
@@ -182,6 +185,12 @@ public struct NodeSettings: Sendable, Hashable {
                 }
             }
             dnsServers = servers
+        case "admin_allow":
+            let blocks = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for block in blocks where !Validate.isCIDR(block) {
+                return "\"\(block)\": expected an address block such as 10.0.0.0/8 or ::1/128"
+            }
+            adminAllow = blocks
         case "workers": return integer(value, 0...1024) { workers = $0 }
         case "database":
             if value.isEmpty { return "must not be empty" }
