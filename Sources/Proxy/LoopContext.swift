@@ -7,6 +7,7 @@ final class LoopContext {
     let index: Int
     let eventLoop: any EventLoop
     let shared: ServerShared
+    let statistics: LoopStatistics
     var requestIds: RequestIdGenerator
     private(set) var pools: [Address: UpstreamPool] = [:]
     var clients: [ObjectIdentifier: ProxyConnectionHandler] = [:]
@@ -18,8 +19,9 @@ final class LoopContext {
     let tailKeepAlive10: ByteBuffer
     let tailClose: ByteBuffer
 
-    init(index: Int, eventLoop: any EventLoop, shared: ServerShared) {
+    init(index: Int, eventLoop: any EventLoop, shared: ServerShared, statistics: LoopStatistics = LoopStatistics()) {
         self.index = index
+        self.statistics = statistics
         self.eventLoop = eventLoop
         self.shared = shared
         var generator = SystemRandomNumberGenerator()

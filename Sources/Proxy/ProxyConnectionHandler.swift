@@ -65,6 +65,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             clientIP = IPAddress(clientIPText)
         }
         loop.clients[ObjectIdentifier(self)] = self
+        loop.statistics.bump(loop.statistics.accepted)
+        loop.statistics.bump(loop.statistics.open)
         if loop.draining { closeWhenIdle = true }
         armTimer(in: min(limits.headerReadTimeout, limits.clientIdleTimeout, limits.bodyReadTimeout))
     }
@@ -81,6 +83,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     func teardown() {
         guard isOpen else { return }
         isOpen = false
+        loop.statistics.bump(loop.statistics.open, by: -1)
         progress.rejected = true
         timer?.cancel()
         timer = nil
@@ -216,6 +219,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         exchange = Exchange()
         exchange.serial = serial
         exchange.requestId = loop.requestIds.next()
+        loop.statistics.bump(loop.statistics.requests)
         exchange.clientMinor = head.version.minor
         exchange.isHEAD = head.method == .HEAD
         exchange.phase = .answered

@@ -45,6 +45,18 @@ public final class ProxyServer: Sendable {
     public let settings: Settings
     private let shared: ServerShared
     private let running = NIOLockedValueBox<Running?>(nil)
+    private let loopStatistics = NIOLockedValueBox<[LoopStatistics]>([])
+
+    /// Connections and requests so far, summed over the event loops; readable from any thread.
+    public var statistics: ProxyStatistics {
+        var total = ProxyStatistics()
+        for loop in loopStatistics.withLockedValue({ $0 }) {
+            total.connectionsAccepted += loop.accepted.load(ordering: .relaxed)
+            total.connectionsOpen += loop.open.load(ordering: .relaxed)
+            total.requests += loop.requests.load(ordering: .relaxed)
+        }
+        return total
+    }
 
     public init(settings: Settings, configuration: ProxyConfiguration, logger: Logger = Logger(label: "switchyard.proxy")) {
         self.settings = settings
@@ -69,12 +81,15 @@ public final class ProxyServer: Sendable {
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.workers)
         var loops: [NIOLoopBound<LoopContext>] = []
+        var statistics: [LoopStatistics] = []
         var index = 0
         for eventLoop in group.makeIterator() {
             let i = index
             let shared = self.shared
+            let counters = LoopStatistics()
+            statistics.append(counters)
             let bound = try await eventLoop.submit {
-                let context = LoopContext(index: i, eventLoop: eventLoop, shared: shared)
+                let context = LoopContext(index: i, eventLoop: eventLoop, shared: shared, statistics: counters)
                 context.startSweeping()
                 return NIOLoopBound(context, eventLoop: eventLoop)
             }.get()
@@ -108,6 +123,8 @@ public final class ProxyServer: Sendable {
         let port = channel.localAddress?.port ?? settings.port
         shared.listenPort.store(port, ordering: .releasing)
         running.withLockedValue { $0 = Running(group: group, channel: channel, loops: loops) }
+        let started = statistics
+        loopStatistics.withLockedValue { $0 = started }
         shared.logger.info("proxy listening", metadata: ["address": "\(settings.host):\(port)", "workers": "\(settings.workers)"])
         return port
     }

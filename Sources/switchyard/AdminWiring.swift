@@ -39,7 +39,13 @@ enum AdminWiring {
                     return "\(error)"
                 }
             },
-            counters: { ["proxy_configuration_generation": node.proxy.configuration.generation] },
+            counters: {
+                let stats = node.proxy.statistics
+                return ["proxy_configuration_generation": node.proxy.configuration.generation,
+                        "connections_accepted": stats.connectionsAccepted,
+                        "connections_active": stats.connectionsOpen,
+                        "total_requests": stats.requests]
+            },
             nodeID: ProcessInfo.processInfo.hostName)
     }
 
