@@ -63,7 +63,7 @@ let package = Package(
         ]),
         // Wiring
         .target(name: "Gateway", dependencies: [
-            "Config", "Routing", "Balancer", "Discovery", "DNSWire", "Proxy",
+            "Config", "Routing", "Balancer", "Discovery", "DNSWire", "Proxy", "Admin",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Atomics", package: "swift-atomics"),
@@ -96,8 +96,10 @@ let package = Package(
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Config"]),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "Balancer", "DNSWire", "TestSupport"]),
         .testTarget(name: "GatewayTests", dependencies: [
-            "Gateway", "Discovery", "Balancer", "DNSWire", "Config", "Routing", "Proxy", "TestSupport",
+            "Gateway", "Discovery", "Balancer", "DNSWire", "Config", "Routing", "Proxy", "Admin", "Store", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "ProxyTests", dependencies: [
             "Proxy", "Balancer", "DNSWire", "TestSupport",

@@ -1,0 +1,85 @@
+import Admin
+import Balancer
+import Discovery
+import Foundation
+
+extension GatewayNode {
+    /// The Admin API's view of this node: balancer and DNS state for reading, health overrides, counters.
+    public func adminRuntime() -> AdminRuntime {
+        let node = self
+        return AdminRuntime(
+            balancer: { name in node.upstreams.balancer(named: name) },
+            dns: {
+                let now = ContinuousClock.now
+                return node.watcher.statuses.map { GatewayNode.watchedName($0, now: now) }
+            },
+            markTarget: { upstream, target, healthy in
+                do {
+                    try node.health.mark(upstream: upstream, target: target, healthy: healthy)
+                    return nil
+                } catch let error as GatewayError {
+                    return error.message
+                } catch {
+                    return "\(error)"
+                }
+            },
+            markAddress: { upstream, address, healthy in
+                do {
+                    try node.health.mark(upstream: upstream, address: address, healthy: healthy)
+                    return nil
+                } catch let error as GatewayError {
+                    return error.message
+                } catch {
+                    return "\(error)"
+                }
+            },
+            counters: {
+                let stats = node.proxy.statistics
+                return ["proxy_configuration_generation": node.proxy.configuration.generation,
+                        "connections_accepted": stats.connectionsAccepted,
+                        "connections_active": stats.connectionsOpen,
+                        "total_requests": stats.requests]
+            },
+            nodeID: ProcessInfo.processInfo.hostName)
+    }
+
+    static func watchedName(_ status: DNSWatcher.NameStatus, now: ContinuousClock.Instant) -> WatchedName {
+        func seconds(_ d: Duration) -> Double {
+            Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        }
+        let snapshot = status.snapshot
+        let records: [String]
+        switch snapshot.content {
+        case .empty: records = []
+        case let .addresses(list): records = list.map(\.description)
+        case let .services(list):
+            records = list.map { entry in
+                "\(entry.priority) \(entry.weight) \(entry.port) \(entry.target)"
+                    + (entry.addresses.isEmpty ? "" : " (" + entry.addresses.map(\.description).joined(separator: ", ") + ")")
+            }
+        }
+        let state: String
+        var staleFor: Double?
+        var lastError = status.lastError
+        switch snapshot.status {
+        case .fresh: state = "fresh"
+        case let .stale(error, _, until):
+            state = "stale"
+            staleFor = seconds(until - now)
+            lastError = lastError ?? error
+        case let .negativeHold(reason, _, until):
+            state = "negative_hold"
+            staleFor = seconds(until - now)
+            lastError = lastError ?? reason
+        case let .failed(error):
+            state = "failed"
+            lastError = lastError ?? error
+        }
+        return WatchedName(
+            name: snapshot.name, kind: status.kind == .service ? "SRV" : "A/AAAA", records: records, ttl: snapshot.ttl,
+            nextRefreshIn: seconds(snapshot.nextRefresh - now),
+            refreshedAgo: snapshot.refreshedAt.map { seconds(now - $0) }, status: state, lastError: lastError,
+            staleFor: staleFor, generation: snapshot.generation, queries: status.queries)
+    }
+
+}
