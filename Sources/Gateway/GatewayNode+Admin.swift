@@ -14,24 +14,10 @@ extension GatewayNode {
                 return node.watcher.statuses.map { GatewayNode.watchedName($0, now: now) }
             },
             markTarget: { upstream, target, healthy in
-                do {
-                    try node.health.mark(upstream: upstream, target: target, healthy: healthy)
-                    return nil
-                } catch let error as GatewayError {
-                    return error.message
-                } catch {
-                    return "\(error)"
-                }
+                GatewayNode.refusal { () throws(GatewayError) in _ = try node.health.mark(upstream: upstream, target: target, healthy: healthy) }
             },
             markAddress: { upstream, address, healthy in
-                do {
-                    try node.health.mark(upstream: upstream, address: address, healthy: healthy)
-                    return nil
-                } catch let error as GatewayError {
-                    return error.message
-                } catch {
-                    return "\(error)"
-                }
+                GatewayNode.refusal { () throws(GatewayError) in try node.health.mark(upstream: upstream, address: address, healthy: healthy) }
             },
             counters: {
                 let stats = node.proxy.statistics
@@ -41,6 +27,16 @@ extension GatewayNode {
                         "total_requests": stats.requests]
             },
             nodeID: ProcessInfo.processInfo.hostName)
+    }
+
+    /// Runs an override; nil when it worked, else the message the Admin API returns.
+    static func refusal(_ body: () throws(GatewayError) -> Void) -> String? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return error.message
+        }
     }
 
     static func watchedName(_ status: DNSWatcher.NameStatus, now: ContinuousClock.Instant) -> WatchedName {
