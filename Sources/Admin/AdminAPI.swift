@@ -2,6 +2,8 @@ import Config
 import DNSWire
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import Store
@@ -17,6 +19,7 @@ public struct AdminAPI: Sendable {
     /// Client address blocks allowed in; empty allows every client.
     public let allow: [IPNetwork]
     let feed: ChangeFeed
+    let hashes = ConfigHashCache()
     let logger: Logger
     let started: ContinuousClock.Instant
     let startedAt: Date
@@ -49,19 +52,22 @@ public struct AdminAPI: Sendable {
         router.add(middleware: AdminAuthMiddleware<AdminRequestContext>(store: store, alwaysRequired: requireToken,
                                                                          logger: logger))
         addNodeRoutes(router)
+        addConfigRoutes(router)
         addEntityRoutes(router)
         addHealthRoutes(router)
         return router
     }
 
-    /// An application serving the API on `listen`; `onRunning` receives the bound port.
-    public func application(host: String, port: Int,
-                            onRunning: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(router: router(),
-                    configuration: ApplicationConfiguration(address: .hostname(host, port: port),
-                                                            serverName: "switchyard-admin"),
-                    onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) },
-                    logger: logger)
+    /// An application serving the API on `host:port`, over TLS when `tls` is given; `onRunning` receives the
+    /// bound port.
+    public func application(host: String, port: Int, tls: AdminTLS? = nil,
+                            onRunning: @escaping @Sendable (Int) -> Void = { _ in }) throws -> some ApplicationProtocol {
+        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0.configuration) } ?? .http1()
+        return Application(router: router(), server: server,
+                           configuration: ApplicationConfiguration(address: .hostname(host, port: port),
+                                                                   serverName: "switchyard-admin"),
+                           onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) },
+                           logger: logger)
     }
 
     // MARK: Writes

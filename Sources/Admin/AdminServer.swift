@@ -16,15 +16,20 @@ public final class AdminServer: Sendable {
         self.task = task
     }
 
-    /// Starts serving `api` on `host:port` and returns once the socket is bound.
-    public static func start(_ api: AdminAPI, host: String, port: Int,
+    /// Starts serving `api` on `host:port`, over HTTPS when `tls` is given, and returns once the socket is bound.
+    public static func start(_ api: AdminAPI, host: String, port: Int, tls: AdminTLS? = nil,
                              logger: Logger = Logger(label: "switchyard.admin")) async throws(AdminServerError) -> AdminServer {
         let (bound, continuation) = AsyncStream<Int>.makeStream()
-        let app = api.application(host: host, port: port) { port in
-            continuation.yield(port)
-            continuation.finish()
+        let group: ServiceGroup
+        do {
+            let app = try api.application(host: host, port: port, tls: tls) { port in
+                continuation.yield(port)
+                continuation.finish()
+            }
+            group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [app], logger: logger))
+        } catch {
+            throw AdminServerError(message: "admin API cannot serve TLS on \(host):\(port): \(error)")
         }
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [app], logger: logger))
         let failure = FailureBox()
         let task = Task {
             do {

@@ -30,8 +30,14 @@ struct StartCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("SQLite database used when no --config is given (default: switchyard.db).", valueName: "path"))
     var database: String?
 
-    @Option(help: ArgumentHelp("Admin API listen address, or off (default 127.0.0.1:8001).", valueName: "host:port"))
+    @Option(help: ArgumentHelp("Admin API listen address, or off (default 127.0.0.1:8001); add ' ssl' for HTTPS.", valueName: "host:port"))
     var adminListen: String?
+
+    @Option(name: .customLong("admin-ssl-cert"), help: ArgumentHelp("PEM certificate for an Admin API listener with the ssl flag.", valueName: "path"))
+    var adminSSLCert: String?
+
+    @Option(name: .customLong("admin-ssl-cert-key"), help: ArgumentHelp("PEM private key of --admin-ssl-cert.", valueName: "path"))
+    var adminSSLCertKey: String?
 
     @Option(name: .customLong("admin-allow"), help: ArgumentHelp("Client address block allowed to reach the Admin API (repeatable; default: every client).", valueName: "cidr"))
     var adminAllow: [String] = []
@@ -57,6 +63,8 @@ struct StartCommand: AsyncParsableCommand {
         if let configPath { values["declarative_config"] = configPath }
         if let database { values["database"] = database }
         if let adminListen { values["admin_listen"] = adminListen }
+        if let adminSSLCert { values["admin_ssl_cert"] = adminSSLCert }
+        if let adminSSLCertKey { values["admin_ssl_cert_key"] = adminSSLCertKey }
         if !adminAllow.isEmpty { values["admin_allow"] = adminAllow.joined(separator: ",") }
         let environment = ProcessInfo.processInfo.environment
         let settings: NodeSettings
@@ -69,6 +77,7 @@ struct StartCommand: AsyncParsableCommand {
         for name in SettingsLayer.unknownEnvironmentVariables(environment) {
             FileHandle.standardError.write(Data("switchyard: warning: unknown setting \(name) ignored\n".utf8))
         }
+        let adminTLS = try AdminWiring.loadTLS(settings: settings)
         // Entities come from the declarative file (DB-less) or the database; either way the Admin API works on
         // a store, in memory for a file so its changes last until the next reload.
         let path = settings.declarativeConfig
@@ -100,7 +109,7 @@ struct StartCommand: AsyncParsableCommand {
         }
         let admin: AdminServer?
         do {
-            admin = try await AdminWiring.start(settings: settings, store: store, node: node, logger: logger) { config in
+            admin = try await AdminWiring.start(settings: settings, tls: adminTLS, store: store, node: node, logger: logger) { config in
                 node.apply(config)
             }
         } catch {

@@ -10,8 +10,13 @@ public struct NodeSettings: Sendable, Hashable {
 
     /// Proxy listeners (`proxy_listen`, comma-separated).
     public var proxyListen: [ListenAddress]
-    /// Admin API listeners (`admin_listen`); `off` (empty) disables the Admin API.
+    /// Admin API listeners (`admin_listen`); `off` (empty) disables the Admin API. A listener with the `ssl`
+    /// flag serves HTTPS with `adminSSLCert` and `adminSSLCertKey`.
     public var adminListen: [ListenAddress]
+    /// PEM certificate chain file for `ssl` Admin API listeners (`admin_ssl_cert`).
+    public var adminSSLCert: String?
+    /// PEM private key file matching `adminSSLCert` (`admin_ssl_cert_key`).
+    public var adminSSLCertKey: String?
     /// DNS servers (`dns_servers`); empty means the nameservers of /etc/resolv.conf.
     public var dnsServers: [ListenAddress]
     /// Event loops (`workers`); 0 means one per core.
@@ -48,6 +53,8 @@ public struct NodeSettings: Sendable, Hashable {
     public init() {
         proxyListen = [ListenAddress(host: "0.0.0.0", port: 8000)]
         adminListen = [ListenAddress(host: "127.0.0.1", port: 8001)]
+        adminSSLCert = nil
+        adminSSLCertKey = nil
         dnsServers = []
         workers = 0
         database = "switchyard.db"
@@ -70,7 +77,8 @@ public struct NodeSettings: Sendable, Hashable {
 
     /// Every setting name, as written in a settings file; the environment variable is `SWITCHYARD_` + upper case.
     public static let keys: [String] = [
-        "proxy_listen", "admin_listen", "admin_allow", "dns_servers", "workers", "database", "declarative_config", "log_level",
+        "proxy_listen", "admin_listen", "admin_ssl_cert", "admin_ssl_cert_key", "admin_allow", "dns_servers", "workers",
+        "database", "declarative_config", "log_level",
         "dns_min_ttl", "dns_max_ttl", "dns_stale_ttl", "dns_not_found_hold", "dns_error_retry", "dns_error_retry_max",
         "dns_not_found_retry_max", "dns_timeout",
         "dns_tries", "max_request_body_size",
@@ -94,8 +102,30 @@ public struct NodeSettings: Sendable, Hashable {
             issues.append(.error(.invalid, "dns_min_ttl",
                                  "must not exceed dns_max_ttl (\(fmt(settings.dnsMinTTL)) > \(fmt(settings.dnsMaxTTL)))"))
         }
+        issues += settings.adminTLSIssues()
         if !issues.isEmpty { throw ConfigError(code: .invalid, issues: issues) }
         return settings
+    }
+
+    /// An `ssl` Admin API listener needs both files; a certificate without its key (or the reverse) is a
+    /// half-made change either way.
+    func adminTLSIssues() -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        if let ssl = adminListen.first(where: \.ssl) {
+            if adminSSLCert == nil {
+                issues.append(.error(.required, "admin_ssl_cert",
+                                     "required by admin_listen \"\(ssl)\": the PEM certificate file to serve"))
+            }
+            if adminSSLCertKey == nil {
+                issues.append(.error(.required, "admin_ssl_cert_key",
+                                     "required by admin_listen \"\(ssl)\": the PEM private key file of admin_ssl_cert"))
+            }
+        } else if (adminSSLCert == nil) != (adminSSLCertKey == nil) {
+            let missing = adminSSLCert == nil ? "admin_ssl_cert" : "admin_ssl_cert_key"
+            let given = adminSSLCert == nil ? "admin_ssl_cert_key" : "admin_ssl_cert"
+            issues.append(.error(.required, missing, "required with \(given)"))
+        }
+        return issues
     }
 
     /// Resolves file text (optional), environment and command-line layers in their fixed precedence.
@@ -140,10 +170,10 @@ public struct NodeSettings: Sendable, Hashable {
 
     /// Sets one setting from its text form; returns a message when the key or value is invalid.
     mutating func apply(key: String, value: String) -> String? {
-        func listen(_ text: String) -> Result<[ListenAddress], ListenAddressError> {
+        func listen(_ text: String, flags: Set<ListenAddress.Flag>) -> Result<[ListenAddress], ListenAddressError> {
             var out: [ListenAddress] = []
             for part in text.split(separator: ",") {
-                switch ListenAddress.parse(String(part), anyPort: true) {
+                switch ListenAddress.parse(String(part), anyPort: true, flags: flags) {
                 case let .success(address): out.append(address)
                 case let .failure(error): return .failure(error)
                 }
@@ -168,7 +198,7 @@ public struct NodeSettings: Sendable, Hashable {
         case "admin_listen" where value.trimmingCharacters(in: .whitespaces) == "off":
             adminListen = []
         case "proxy_listen", "admin_listen":
-            switch listen(value) {
+            switch listen(value, flags: key == "admin_listen" ? [.ssl] : []) {
             case let .success(list): if key == "proxy_listen" { proxyListen = list } else { adminListen = list }
             case let .failure(error): return error.message
             }
@@ -191,6 +221,13 @@ public struct NodeSettings: Sendable, Hashable {
                 return "\"\(block)\": expected an address block such as 10.0.0.0/8 or ::1/128"
             }
             adminAllow = blocks
+        case "admin_ssl_cert", "admin_ssl_cert_key":
+            let path = value.trimmingCharacters(in: .whitespaces)
+            if key == "admin_ssl_cert" {
+                adminSSLCert = path.isEmpty ? nil : path
+            } else {
+                adminSSLCertKey = path.isEmpty ? nil : path
+            }
         case "workers": return integer(value, 0...1024) { workers = $0 }
         case "database":
             if value.isEmpty { return "must not be empty" }
