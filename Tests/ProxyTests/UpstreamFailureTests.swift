@@ -152,6 +152,25 @@ extension ProxyIntegrationTests {
             #expect(try client.readResponse().text == "slow")
         }
 
+        @Test func answers504WhenTheBackendStopsTakingTheBodyForTheWriteTimeout() async throws {
+            let backend = try await RawBackend.start(.silent)
+            let proxy = try await ProxyHarness.start(
+                addresses: [backend.address], retries: 0, readTimeout: .seconds(30), writeTimeout: .milliseconds(400)
+            )
+            defer { Task { await proxy.stop(); await backend.stop() } }
+
+            let client = try proxy.client()
+            try client.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000\r\n\r\n")
+            // Every buffer on the way fills up; then the proxy's upstream write stalls.
+            let sent = try client.sendUntilStalled(Array(repeating: UInt8(ascii: "x"), count: 65536),
+                                                   limit: 256 << 20)
+            #expect(sent < 256 << 20)
+            let response = try client.readResponse()
+            #expect(response.status == 504)
+            #expect(try Self.errorBody(response)["message"] == "upstream write timed out")
+            #expect(proxy.selector.reports.map(\.1) == [.timeout])
+        }
+
         @Test func answers502ForAnInvalidUpstreamResponse() async throws {
             let cases: [String] = [
                 "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc",

@@ -38,6 +38,7 @@ struct ProxyHarness {
         retries: Int = 5,
         connectTimeout: TimeAmount = .seconds(2),
         readTimeout: TimeAmount = .seconds(5),
+        writeTimeout: TimeAmount = .seconds(5),
         limits: ProxyLimits = ProxyLimits(),
         maxBodyBytes: Int64? = nil,
         workers: Int = 1,
@@ -45,7 +46,7 @@ struct ProxyHarness {
     ) async throws -> ProxyHarness {
         let selector = RecordingSelector(addresses: addresses)
         let service = ProxyService(
-            name: "test", connectTimeout: connectTimeout, readTimeout: readTimeout, writeTimeout: .seconds(5),
+            name: "test", connectTimeout: connectTimeout, readTimeout: readTimeout, writeTimeout: writeTimeout,
             retries: retries, selector: selector
         )
         let configuration = ProxyConfiguration(

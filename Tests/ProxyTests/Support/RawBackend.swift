@@ -11,6 +11,9 @@ final class RawBackend: Sendable {
         case reply([UInt8], close: Bool)
         /// Answers 101 and then echoes every byte back (a WebSocket stand-in).
         case upgradeEcho
+        /// Accepts connections and never reads from them, with a small receive buffer: an upstream that
+        /// stopped taking the request body.
+        case silent
     }
 
     let group: MultiThreadedEventLoopGroup
@@ -26,8 +29,16 @@ final class RawBackend: Sendable {
 
     static func start(_ mode: Mode) async throws -> RawBackend {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let channel = try await ServerBootstrap(group: group)
+        let silent: Bool
+        if case .silent = mode { silent = true } else { silent = false }
+        var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        if silent {
+            bootstrap = bootstrap
+                .serverChannelOption(.socketOption(.so_rcvbuf), value: 4096)
+                .childChannelOption(.autoRead, value: false)
+        }
+        let channel = try await bootstrap
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(RawBackendHandler(mode: mode))
@@ -74,6 +85,8 @@ final class RawBackendHandler: ChannelInboundHandler {
                     return
                 }
                 context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+            case .silent:
+                return
             case .upgradeEcho:
                 let answer =
                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

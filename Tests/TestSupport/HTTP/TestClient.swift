@@ -86,6 +86,29 @@ public final class TestClient {
         }
     }
 
+    /// Sends `pattern` repeatedly without blocking until the peer stops taking bytes (nothing could be
+    /// sent for `stallMilliseconds`) or `limit` bytes went out; returns the number of bytes sent.
+    public func sendUntilStalled(_ pattern: [UInt8], limit: Int, stallMilliseconds: Int = 500) throws -> Int {
+        var sent = 0
+        var stalledFor = 0
+        while sent < limit && stalledFor < stallMilliseconds {
+            let take = min(limit - sent, pattern.count)
+            let n = pattern[0..<take].withUnsafeBytes { raw in
+                Glibc.send(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+            }
+            if n > 0 {
+                sent += n
+                stalledFor = 0
+            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                usleep(10_000)
+                stalledFor += 10
+            } else {
+                throw TestClientError(description: "send failed (errno \(errno))")
+            }
+        }
+        return sent
+    }
+
     public func shutdownWrite() {
         shutdown(fd, Int32(SHUT_WR))
     }

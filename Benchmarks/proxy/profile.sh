@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# CPU cost per request of one proxy (Switchyard, HAProxy or nginx) in front of the same four nginx
+# backends as compare.sh: requests/s, user and kernel CPU microseconds per request read from
+# /proc, and optionally a `perf record` call-graph profile of the proxy process.
+# See README.md in this directory.
+set -euo pipefail
+BENCH_SCRIPT=profile.sh
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+    cat <<'EOF'
+Usage: Benchmarks/proxy/profile.sh [options]
+  --proxy NAME        switchyard (default), haproxy or nginx
+  --duration S        seconds of measured load (default 10)
+  --connections N     wrk connections, one wrk thread (default 64)
+  --size small|4k     response size (default small)
+  --workers N         worker threads/processes (default 1)
+  --perf FILE         also record a perf profile (cpu-clock, call graphs) of the proxy into FILE
+  --switchyard PATH   Switchyard binary (default $SWITCHYARD_BIN, else .build/release/switchyard)
+Environment: SWITCHYARD_EXTRA_ARGS (appended to `switchyard start`).
+EOF
+}
+
+proxy=switchyard
+duration=10
+connections=64
+size=small
+workers=1
+perf_out=""
+sy_arg=""
+while (($#)); do
+    case "$1" in
+        --proxy) proxy="${2:?}"; shift 2 ;;
+        --duration) duration="${2:?}"; shift 2 ;;
+        --connections) connections="${2:?}"; shift 2 ;;
+        --size) size="${2:?}"; shift 2 ;;
+        --workers) workers="${2:?}"; shift 2 ;;
+        --perf) perf_out="${2:?}"; shift 2 ;;
+        --switchyard) sy_arg="${2:?}"; shift 2 ;;
+        -h | --help) usage; exit 0 ;;
+        *) usage >&2; bench_die "unknown argument: $1" ;;
+    esac
+done
+case "$proxy" in switchyard | haproxy | nginx) ;; *) bench_die "--proxy takes switchyard, haproxy or nginx" ;; esac
+case "$size" in small | 4k) ;; *) bench_die "--size takes small or 4k" ;; esac
+for v in "$duration" "$connections" "$workers"; do
+    [[ "$v" =~ ^[1-9][0-9]*$ ]] || bench_die "--duration, --connections and --workers take positive integers"
+done
+
+bench_need_tools wrk haproxy nginx curl ss timeout
+[[ -z "$perf_out" ]] || bench_need_tools perf
+bench_init
+bench_start_backends
+
+bench_pick_port; port="$REPLY"
+servers=""
+for i in 0 1 2 3; do
+    case "$proxy" in
+        haproxy) servers+="    server b$((i + 1)) 127.0.0.1:${BACKEND_PORTS[i]}"$'\n' ;;
+        nginx) servers+="        server 127.0.0.1:${BACKEND_PORTS[i]};"$'\n' ;;
+        switchyard) servers+="  - target: 127.0.0.1:${BACKEND_PORTS[i]}"$'\n'"    weight: 100"$'\n' ;;
+    esac
+done
+case "$proxy" in
+    haproxy)
+        bench_pick_port
+        bench_start_haproxy haproxy "$port" "$workers" "${servers%$'\n'}" "" "" "$REPLY"
+        ;;
+    nginx)
+        bench_start_nginx_proxy nginx "$port" "$workers" "${servers%$'\n'}" ""
+        ;;
+    switchyard)
+        sy_bin="$(bench_switchyard_bin "$sy_arg")"
+        [[ -x "$sy_bin" ]] || bench_die "no Switchyard binary at $sy_bin (swift build -c release --product switchyard)"
+        bench_switchyard_yaml "$BENCH_DIR/switchyard.yaml" "${servers%$'\n'}" "" ""
+        bench_start_switchyard switchyard "$sy_bin" "$BENCH_DIR/switchyard.yaml" "$port" "$workers"
+        ;;
+esac
+pid="$BENCH_LAST_PID"
+bench_wait_proxy "$proxy" "$pid" "$port" 30 ||
+    bench_die "$proxy did not start"
+pids=("$pid")
+if [[ "$proxy" == nginx ]]; then
+    bench_record_nginx_workers "$pid" nginx
+    mapfile -t pids < <(pgrep -P "$pid")
+fi
+
+# CPU ticks (user, system) summed over the proxy's processes.
+cpu_ticks() {
+    local p total_u=0 total_s=0 fields
+    for p in "${pids[@]}"; do
+        read -r -a fields < <(sed 's/^.*) //' "/proc/$p/stat")
+        total_u=$((total_u + fields[11]))
+        total_s=$((total_s + fields[12]))
+    done
+    echo "$total_u $total_s"
+}
+
+bench_wrk "$BENCH_DIR/warmup.txt" 2 "$connections" "$BENCH_HOME/lua/report.lua" "http://127.0.0.1:$port/$size" || true
+read -r u0 s0 < <(cpu_ticks)
+perf_pid=""
+if [[ -n "$perf_out" ]]; then
+    perf record -q -e cpu-clock -F 1999 -g -o "$perf_out" -p "$(IFS=,; echo "${pids[*]}")" \
+        -- sleep "$duration" >"$BENCH_DIR/perf.log" 2>&1 &
+    perf_pid=$!
+fi
+bench_wrk "$BENCH_DIR/wrk.txt" "$duration" "$connections" "$BENCH_HOME/lua/report.lua" "http://127.0.0.1:$port/$size"
+read -r u1 s1 < <(cpu_ticks)
+[[ -z "$perf_pid" ]] || wait "$perf_pid" || true
+
+requests="$(bench_wrk_field "$BENCH_DIR/wrk.txt" requests)"
+rps="$(bench_wrk_field "$BENCH_DIR/wrk.txt" rps)"
+p50="$(bench_wrk_field "$BENCH_DIR/wrk.txt" p50_us)"
+p99="$(bench_wrk_field "$BENCH_DIR/wrk.txt" p99_us)"
+hz="$(getconf CLK_TCK)"
+awk -v n="$requests" -v u="$((u1 - u0))" -v s="$((s1 - s0))" -v hz="$hz" -v rps="$rps" -v p50="$p50" -v p99="$p99" \
+    -v proxy="$proxy" -v size="$size" -v w="$workers" 'BEGIN {
+        if (n <= 0) { print "no requests completed"; exit 1 }
+        printf "%s workers=%s size=%s: %.0f req/s, p50 %s us, p99 %s us; CPU per request: %.1f us user + %.1f us kernel = %.1f us\n",
+            proxy, w, size, rps, p50, p99, u / hz * 1e6 / n, s / hz * 1e6 / n, (u + s) / hz * 1e6 / n }'
+[[ -z "$perf_out" ]] || bench_log "perf profile in $perf_out (perf report -i $perf_out --no-children)"
