@@ -11,7 +11,7 @@ struct BalancerSelector: AddressSelector {
     /// Turns outcomes into ejections; nil when the upstream has no health monitor.
     var monitor: UpstreamHealthMonitor? = nil
 
-    func select(_ request: SelectionContext, loopIndex: Int) -> Pick? {
+    func select(_ request: SelectionContext, loopIndex: Int) -> UpstreamPick? {
         var context = PickContext()
         for address in request.tried { context.excluding.insert(address) }
         if settings.algorithm == .consistentHashing {
@@ -24,10 +24,11 @@ struct BalancerSelector: AddressSelector {
             }
         }
         if settings.algorithm == .latency { context.now = .now }
-        return balancer.pick(context, loop: loopIndex)
+        return balancer.pick(context, loop: loopIndex).map(UpstreamPick.init)
     }
 
-    func report(_ pick: Pick, outcome: UpstreamOutcome) {
+    func report(_ upstreamPick: UpstreamPick, outcome: UpstreamOutcome) {
+        guard let pick = upstreamPick.token else { return }
         let now = ContinuousClock.now
         let recorded: Outcome
         switch outcome {

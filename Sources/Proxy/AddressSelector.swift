@@ -6,28 +6,32 @@ import DNSWire
 /// Called on the client's event loop for every attempt, so implementations must be lock-free on the
 /// read path (read a published ring reference; keep cursors per `loopIndex`).
 public protocol AddressSelector: Sendable {
-    /// What `select` hands out: an `Address`, or a token that also carries the in-flight slot
-    /// (`Balancer.Pick`). Both are stored without allocation; other types are boxed.
-    associatedtype Pick: PickedAddress
-
     /// The address for the next attempt, or nil when none is available (answered with a fast 503).
     /// `loopIndex` is the calling event loop's index in `0..<workers`, for per-loop cursors.
-    func select(_ request: SelectionContext, loopIndex: Int) -> Pick?
+    func select(_ request: SelectionContext, loopIndex: Int) -> UpstreamPick?
     /// Every pick returned by `select` receives exactly one report, when that attempt ends:
     /// an outcome, or `.released` when the attempt ended without a verdict on the address.
-    func report(_ pick: Pick, outcome: UpstreamOutcome)
+    func report(_ pick: UpstreamPick, outcome: UpstreamOutcome)
 }
 
-/// A selection result that names the address to connect to.
-public protocol PickedAddress: Sendable {
-    var address: Address { get }
-}
+/// One attempt's address, with the balancer's token when the selector is backed by a ring (the token
+/// carries the in-flight slot handed back by `report`). A plain struct: selecting and reporting neither
+/// allocate nor go through generic code on the request path.
+public struct UpstreamPick: Sendable {
+    public let address: Address
+    /// The ring's pick; nil for selectors over a plain address list.
+    public let token: Pick?
 
-extension Address: PickedAddress {
-    public var address: Address { self }
-}
+    public init(_ address: Address) {
+        self.address = address
+        self.token = nil
+    }
 
-extension Pick: PickedAddress {}
+    public init(_ token: Pick) {
+        self.address = token.address
+        self.token = token
+    }
+}
 
 /// What a selector may use to pick: client address, hash key, and the addresses this request already tried.
 public struct SelectionContext: Sendable {

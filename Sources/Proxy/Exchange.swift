@@ -49,8 +49,8 @@ struct Exchange {
 
     var upstream: UpstreamConnection? = nil
     var address: Address? = nil
-    /// The selector's pick for the current attempt, until it is reported (then `.none`).
-    var pick = PickSlot.none
+    /// The selector's pick for the current attempt, until it is reported (then nil).
+    var pick: UpstreamPick? = nil
     var tried: [Address] = []
     var attemptsLeft = 0
     var sentAt = NIODeadline.uptimeNanoseconds(0)

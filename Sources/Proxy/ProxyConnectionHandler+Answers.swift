@@ -105,10 +105,9 @@ extension ProxyConnectionHandler {
 
     func report(_ outcome: UpstreamOutcome) {
         guard let route = exchange.route else { return }
-        let pick = exchange.pick
-        if case .none = pick { return }
-        exchange.pick = .none
-        route.service.selector.reportSlot(pick, outcome: outcome)
+        guard let pick = exchange.pick else { return }
+        exchange.pick = nil
+        route.service.selector.report(pick, outcome: outcome)
     }
 
     func flushUpstream() {

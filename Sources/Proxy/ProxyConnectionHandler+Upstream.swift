@@ -40,37 +40,65 @@ extension ProxyConnectionHandler {
         } else {
             tail = exchange.clientMinor == 0 ? loop.tailKeepAlive10 : loop.tailKeepAlive
         }
-        let bytes = head.bytes
-        let headLength = bytes.readableBytes - 2  // the final CRLF is replaced by the tail
-        // Relay the head as slices of the read buffer, leaving out hop-by-hop lines: no copy.
-        var cursor = 0
-        head.dropped.forEachInOrder { range in
-            if range.lowerBound > cursor,
-                let part = bytes.getSlice(at: bytes.readerIndex + cursor, length: range.lowerBound - cursor)
-            {
-                context.write(wrapOutboundOut(part), promise: nil)
+        // The head is copied into one buffer without its hop-by-hop lines and held back, so a small body
+        // that arrives in the same read joins it: a typical response leaves in one write.
+        var out = responseBuffer.take() ?? context.channel.allocator.buffer(capacity: 1024)
+        out.clear()
+        head.bytes.withUnsafeReadableBytes { bytes in
+            let headLength = bytes.count - 2  // the final CRLF is replaced by the tail
+            var cursor = 0
+            head.dropped.forEachInOrder { range in
+                if range.lowerBound > cursor {
+                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[cursor..<range.lowerBound]))
+                }
+                cursor = max(cursor, range.upperBound)
             }
-            cursor = max(cursor, range.upperBound)
+            if headLength > cursor {
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[cursor..<headLength]))
+            }
         }
-        if headLength > cursor, let part = bytes.getSlice(at: bytes.readerIndex + cursor, length: headLength - cursor) {
-            context.write(wrapOutboundOut(part), promise: nil)
-        }
-        context.write(wrapOutboundOut(tail), promise: nil)
+        out.writeImmutableBuffer(tail)
+        heldHead = out
         clientFlushNeeded = true
         if head.framing == .tunnel {
+            writeHeldHead()
             startTunnel()
         }
     }
 
+    /// Bodies up to this size are copied behind a held head rather than written on their own.
+    static let coalescedBodyBytes = 16 * 1024
+
     func upstreamBody(_ body: ByteBuffer) {
-        context.write(wrapOutboundOut(body), promise: nil)
+        if var out = heldHead.take() {
+            if body.readableBytes <= Self.coalescedBodyBytes {
+                out.writeImmutableBuffer(body)
+                context.write(wrapOutboundOut(out), promise: nil)
+            } else {
+                context.write(wrapOutboundOut(out), promise: nil)
+                context.write(wrapOutboundOut(body), promise: nil)
+            }
+            responseBuffer = out
+        } else {
+            context.write(wrapOutboundOut(body), promise: nil)
+        }
         clientFlushNeeded = true
         if !context.channel.isWritable {
             exchange.upstream?.pauseReading()
         }
     }
 
+    /// Writes the response head held back for coalescing, if any; before anything else goes to the
+    /// client after it (end of response, end of a read, failure, tunnel).
+    func writeHeldHead() {
+        guard let out = heldHead.take() else { return }
+        context.write(wrapOutboundOut(out), promise: nil)
+        responseBuffer = out
+        clientFlushNeeded = true
+    }
+
     func upstreamReadComplete() {
+        writeHeldHead()
         if clientFlushNeeded {
             clientFlushNeeded = false
             context.flush()
@@ -83,6 +111,7 @@ extension ProxyConnectionHandler {
 
     func upstreamEnd(_ connection: UpstreamConnection) {
         guard exchange.upstream === connection else { return }
+        writeHeldHead()
         report(.released)
         exchange.upstream = nil
         connection.owner = nil
@@ -99,6 +128,7 @@ extension ProxyConnectionHandler {
 
     func upstreamFailed(_ connection: UpstreamConnection, _ failure: UpstreamFailure) {
         guard exchange.upstream === connection else { return }
+        writeHeldHead()
         exchange.upstream = nil
         connection.owner = nil
         connection.close()

@@ -35,6 +35,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     var clientFlushNeeded = false
     var upstreamFlushNeeded = false
 
+    /// A response head waiting to be written together with the body that follows it (see `upstreamHead`).
+    var heldHead: ByteBuffer? = nil
+    /// The buffer responses are assembled in, kept between responses: once its write completed it is
+    /// uniquely referenced again, so `clear()` reuses its memory instead of allocating.
+    var responseBuffer: ByteBuffer? = nil
+
     var idleSince = NIODeadline.now()
     /// When the current request's body last made progress (for `ProxyLimits.bodyReadTimeout`).
     var lastBodyActivity = NIODeadline.uptimeNanoseconds(0)
@@ -91,6 +97,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         abandonUpstream()
         queue.removeAll()
         exchange.pending.removeAll()
+        heldHead = nil
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -293,14 +300,14 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     func attempt() {
         guard let route = exchange.route else { return }
         let context = SelectionContext(clientIP: clientIP, hashKey: route.hashKey, tried: exchange.tried)
-        let pick = route.service.selector.selectSlot(context, loopIndex: loop.index)
-        guard let address = pick.address else {
+        guard let pick = route.service.selector.select(context, loopIndex: loop.index) else {
             logger.info(
                 "no upstream available",
                 metadata: ["service": "\(route.service.name)", "request_id": "\(exchange.requestIdText)"]
             )
             return fail(status: 503, message: "no upstream available")
         }
+        let address = pick.address
         exchange.address = address
         exchange.pick = pick
         let pool = loop.pool(for: address)

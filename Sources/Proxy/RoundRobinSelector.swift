@@ -13,19 +13,19 @@ public final class RoundRobinSelector: AddressSelector {
         self.cursors = (0..<max(1, loops)).map { ManagedAtomic($0 * 7) }
     }
 
-    public func select(_ request: SelectionContext, loopIndex: Int) -> Address? {
+    public func select(_ request: SelectionContext, loopIndex: Int) -> UpstreamPick? {
         let count = addresses.count
         guard count > 0 else { return nil }
         let cursor = cursors[loopIndex % cursors.count]
         // Each cursor is written by one loop only, so relaxed ordering suffices.
         let start = Int(UInt(bitPattern: cursor.loadThenWrappingIncrement(ordering: .relaxed)) % UInt(count))
-        if request.tried.isEmpty { return addresses[start] }
+        if request.tried.isEmpty { return UpstreamPick(addresses[start]) }
         for offset in 0..<count {
             let candidate = addresses[(start + offset) % count]
-            if !request.tried.contains(candidate) { return candidate }
+            if !request.tried.contains(candidate) { return UpstreamPick(candidate) }
         }
-        return addresses[start]
+        return UpstreamPick(addresses[start])
     }
 
-    public func report(_ address: Address, outcome: UpstreamOutcome) {}
+    public func report(_ pick: UpstreamPick, outcome: UpstreamOutcome) {}
 }

@@ -11,13 +11,14 @@ import Testing
 struct BalancerPickSelector: AddressSelector {
     let balancer: UpstreamBalancer
 
-    func select(_ request: SelectionContext, loopIndex: Int) -> Pick? {
+    func select(_ request: SelectionContext, loopIndex: Int) -> UpstreamPick? {
         var context = PickContext()
         for address in request.tried { context.excluding.insert(address) }
-        return balancer.pick(context, loop: loopIndex)
+        return balancer.pick(context, loop: loopIndex).map(UpstreamPick.init)
     }
 
-    func report(_ pick: Pick, outcome: UpstreamOutcome) {
+    func report(_ upstreamPick: UpstreamPick, outcome: UpstreamOutcome) {
+        guard let pick = upstreamPick.token else { return }
         let now = ContinuousClock.now
         switch outcome {
         case .released:

@@ -16,12 +16,12 @@ final class RecordingSelector: AddressSelector {
         inner = RoundRobinSelector(addresses: addresses)
     }
 
-    func select(_ request: SelectionContext, loopIndex: Int) -> Address? {
+    func select(_ request: SelectionContext, loopIndex: Int) -> UpstreamPick? {
         inner.select(request, loopIndex: loopIndex)
     }
 
-    func report(_ address: Address, outcome: UpstreamOutcome) {
-        log.withLockedValue { $0.append((address, outcome)) }
+    func report(_ pick: UpstreamPick, outcome: UpstreamOutcome) {
+        log.withLockedValue { $0.append((pick.address, outcome)) }
     }
 
     var reports: [(Address, UpstreamOutcome)] { log.withLockedValue { $0 } }
