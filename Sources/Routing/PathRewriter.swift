@@ -35,6 +35,7 @@ public enum PathRewriter {
             return base + "/" + Substring(postfix)
         }
         if baseEndsWithSlash {
+            if base.utf8.count == 1 { return requestPath }  // the common case: no copy
             return base + Substring(requestPath.utf8.dropFirst())
         }
         return requestPath.utf8.count == 1 ? base : base + requestPath

@@ -98,7 +98,9 @@ public final class Router: Sendable {
     public func route<H: RouteHeaders>(_ request: RouteRequest, headers: H) -> RoutingDecision {
         let (rawPath, query) = Router.splitTarget(request.target)
         let path = PathNormalizer.normalize(rawPath)
-        let (host, port, hostWithPort) = Router.splitHost(request.host)
+        // Without host rules the host is never looked at: skip lower-casing and splitting it.
+        let (host, port, hostWithPort) = byExactHost.isEmpty && wildcardHosted.isEmpty
+            ? (nil, nil, nil) : Router.splitHost(request.host)
 
         let exactList = host.flatMap { byExactHost[$0] } ?? []
         let exactPortList = hostWithPort.flatMap { byExactHost[$0] } ?? []
@@ -232,7 +234,7 @@ public final class Router: Sendable {
             end = utf8.index(before: end)
         }
         let host = end == utf8.endIndex ? lowered : String(Substring(lowered.utf8[..<end]))
-        return (host, port, port.map { "\(host):\($0)" })
+        return (host, port, port.map { host + ":" + String($0) })
     }
 
     static func canonicalHost(_ host: String) -> String {

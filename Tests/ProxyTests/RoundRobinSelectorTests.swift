@@ -8,7 +8,7 @@ import Testing
 
     @Test func cyclesThroughEveryAddressOnOneLoop() {
         let selector = RoundRobinSelector(addresses: addresses, loops: 2)
-        let picks = (0..<6).compactMap { _ in selector.select(SelectionContext(clientIP: nil, hashKey: nil), loopIndex: 0) }
+        let picks = (0..<6).compactMap { _ in selector.select(SelectionContext(clientIP: nil, hashKey: nil), loopIndex: 0)?.address }
         #expect(Set(picks.prefix(3)) == Set(addresses))
         #expect(Array(picks.prefix(3)) == Array(picks.suffix(3)))
     }
@@ -19,7 +19,7 @@ import Testing
             let pick = selector.select(
                 SelectionContext(clientIP: nil, hashKey: nil, tried: [addresses[0], addresses[2]]), loopIndex: 0
             )
-            #expect(pick == addresses[1])
+            #expect(pick?.address == addresses[1])
         }
         // With every address tried, it still answers (a retry on the same address beats a 503).
         let all = selector.select(SelectionContext(clientIP: nil, hashKey: nil, tried: addresses), loopIndex: 0)
@@ -28,6 +28,6 @@ import Testing
 
     @Test func noAddressesMeansNoPick() {
         let selector = RoundRobinSelector(addresses: [])
-        #expect(selector.select(SelectionContext(clientIP: nil, hashKey: nil), loopIndex: 0) == nil)
+        #expect(selector.select(SelectionContext(clientIP: nil, hashKey: nil), loopIndex: 0)?.address == nil)
     }
 }
