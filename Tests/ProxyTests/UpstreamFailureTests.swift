@@ -163,7 +163,7 @@ extension ProxyIntegrationTests {
             try client.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000\r\n\r\n")
             // Every buffer on the way fills up; then the proxy's upstream write stalls.
             let sent = try client.sendUntilStalled(Array(repeating: UInt8(ascii: "x"), count: 65536),
-                                                   limit: 256 << 20)
+                                                   limit: 256 << 20, stallMilliseconds: 200)
             #expect(sent < 256 << 20)
             let response = try client.readResponse()
             #expect(response.status == 504)
