@@ -56,9 +56,17 @@ public final class GatewayNode: Sendable {
             throw GatewayError("proxy_listen names no address")
         }
         proxy = ProxyServer(
-            settings: ProxyServer.Settings(host: listen.host, port: listen.port, workers: workers),
+            settings: ProxyServer.Settings(host: listen.host, port: listen.port, workers: workers,
+                                           pool: GatewayNode.poolSettings(settings)),
             configuration: ProxyConfiguration(router: EmptyRouter()),
             logger: logger)
+    }
+
+    static func poolSettings(_ settings: NodeSettings) -> PoolSettings {
+        PoolSettings(maxIdlePerAddress: settings.upstreamKeepalivePoolSize,
+                     idleTimeout: .nanoseconds(Int64(settings.upstreamKeepaliveIdleTimeout * 1e9)),
+                     maxRequestsPerConnection: settings.upstreamKeepaliveMaxRequests,
+                     maxConnectionsPerAddress: settings.upstreamMaxConnections)
     }
 
     static func refreshPolicy(_ settings: NodeSettings) -> RefreshPolicy {

@@ -314,6 +314,18 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         if let connection = pool.take() {
             bind(connection)
             if !inReadBatch { flushUpstream() }
+        } else if pool.isAtConnectionLimit {
+            // Not the address's fault: hand the pick back without a verdict and try the others.
+            report(.released)
+            exchange.tried.append(address)
+            if exchange.tried.count > 64 || exchange.tried.dropLast().contains(address) {
+                logger.info(
+                    "upstream connection limit reached",
+                    metadata: ["service": "\(route.service.name)", "request_id": "\(exchange.requestIdText)"]
+                )
+                return fail(status: 503, message: "upstream connection limit reached")
+            }
+            attempt()
         } else {
             connect(pool, service: route.service)
         }
@@ -327,7 +339,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         exchange.phase = .connecting
         let serial = exchange.serial
         let address = pool.address
-        pool.opened += 1
+        pool.connectionStarted()
         ClientBootstrap(group: context.eventLoop)
             .connectTimeout(service.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -347,10 +359,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         switch result {
         case .success(let channel):
             guard let connection = try? channel.pipeline.syncOperations.handler(type: UpstreamConnection.self) else {
+                pool.connectionEnded()
                 channel.close(promise: nil)
                 return
             }
-            connection.pool = pool
+            connection.pool = pool  // from now on the connection's removal ends its count
             guard isOpen, serial == exchange.serial, exchange.phase == .connecting else {
                 // The exchange ended while connecting: keep the connection for someone else.
                 pool.release(connection, now: .now())
@@ -360,6 +373,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             flushUpstream()
             resumeReadingIfPossible()
         case .failure(let error):
+            pool.connectionEnded()
             guard isOpen, serial == exchange.serial, exchange.phase == .connecting else { return }
             let timedOut: Bool
             if case ChannelError.connectTimeout = error { timedOut = true } else { timedOut = false }

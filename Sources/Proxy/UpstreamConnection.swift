@@ -37,7 +37,13 @@ final class UpstreamConnection: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     let address: Address
-    weak var pool: UpstreamPool?
+    weak var pool: UpstreamPool? {
+        didSet { counted = pool != nil }
+    }
+    /// The pool counts this connection in its `live` total until the handler is removed.
+    private var counted = false
+    /// Requests sent on this connection (for `maxRequestsPerConnection`).
+    private(set) var requestsServed = 0
     /// The client connection currently using this one; nil while pooled.
     var owner: ProxyConnectionHandler?
     var inPool = false
@@ -70,6 +76,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
 
     /// Arms the framer and timeouts for one request.
     func begin(headRequest: Bool, dechunk: Bool, readTimeout: TimeAmount, writeTimeout: TimeAmount) {
+        requestsServed += 1
         framer.expectResponse(headRequest: headRequest, dechunk: dechunk)
         self.readTimeout = readTimeout
         self.writeTimeout = writeTimeout
@@ -122,6 +129,10 @@ final class UpstreamConnection: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        if counted {
+            counted = false
+            pool?.connectionEnded()
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

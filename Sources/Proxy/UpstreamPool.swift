@@ -10,6 +10,8 @@ final class UpstreamPool {
     private let settings: PoolSettings
     /// Connections opened by this pool over its lifetime; tests and stats read it.
     var opened = 0
+    /// Connections to this address now: connecting, busy or idle (for `maxConnectionsPerAddress`).
+    private(set) var live = 0
     /// When a connection was last released here; pools of addresses gone from DNS are dropped by it.
     private(set) var lastUsed = NIODeadline.now()
 
@@ -28,10 +30,28 @@ final class UpstreamPool {
         return nil
     }
 
-    /// Keeps the connection for reuse, or closes it when the pool is full.
+    /// No new connection may be opened: the address has `maxConnectionsPerAddress` already.
+    var isAtConnectionLimit: Bool {
+        settings.maxConnectionsPerAddress > 0 && live >= settings.maxConnectionsPerAddress
+    }
+
+    /// A connection attempt starts; `connectionEnded` balances it exactly once.
+    func connectionStarted() {
+        opened += 1
+        live += 1
+    }
+
+    func connectionEnded() {
+        live -= 1
+    }
+
+    /// Keeps the connection for reuse, or closes it when the pool is full or the connection has served
+    /// its share of requests.
     func release(_ connection: UpstreamConnection, now: NIODeadline) {
         guard connection.isOpen else { return }
-        if idle.count >= settings.maxIdlePerAddress {
+        if idle.count >= settings.maxIdlePerAddress
+            || (settings.maxRequestsPerConnection > 0 && connection.requestsServed >= settings.maxRequestsPerConnection)
+        {
             connection.close()
             return
         }

@@ -49,6 +49,15 @@ public struct NodeSettings: Sendable, Hashable {
     public var dnsTries: Int
     /// Largest request body in bytes a route accepts unless it sets `max_request_body_size` (0 = no limit).
     public var maxRequestBodySize: Int
+    /// Idle keep-alive connections kept per upstream address per worker (`upstream_keepalive_pool_size`, as in
+    /// Kong; 0 turns upstream keep-alive off).
+    public var upstreamKeepalivePoolSize: Int
+    /// Seconds an idle upstream connection is kept (`upstream_keepalive_idle_timeout`).
+    public var upstreamKeepaliveIdleTimeout: Double
+    /// Requests per upstream connection before it is closed (`upstream_keepalive_max_requests`; 0 = no limit).
+    public var upstreamKeepaliveMaxRequests: Int
+    /// Connections per upstream address per worker, busy and idle (`upstream_max_connections`; 0 = no limit).
+    public var upstreamMaxConnections: Int
 
     public init() {
         proxyListen = [ListenAddress(host: "0.0.0.0", port: 8000)]
@@ -71,6 +80,10 @@ public struct NodeSettings: Sendable, Hashable {
         dnsTimeout = 1500
         dnsTries = 2
         maxRequestBodySize = 0
+        upstreamKeepalivePoolSize = 64
+        upstreamKeepaliveIdleTimeout = 60
+        upstreamKeepaliveMaxRequests = 1000
+        upstreamMaxConnections = 0
     }
 
     public static let defaults = NodeSettings()
@@ -82,6 +95,8 @@ public struct NodeSettings: Sendable, Hashable {
         "dns_min_ttl", "dns_max_ttl", "dns_stale_ttl", "dns_not_found_hold", "dns_error_retry", "dns_error_retry_max",
         "dns_not_found_retry_max", "dns_timeout",
         "dns_tries", "max_request_body_size",
+        "upstream_keepalive_pool_size", "upstream_keepalive_idle_timeout", "upstream_keepalive_max_requests",
+        "upstream_max_connections",
     ]
 
     /// Applies layers from lowest to highest precedence over the defaults; every bad value in every layer is
@@ -248,6 +263,14 @@ public struct NodeSettings: Sendable, Hashable {
         case "dns_timeout": return integer(value, 1...60_000) { dnsTimeout = $0 }
         case "dns_tries": return integer(value, 1...20) { dnsTries = $0 }
         case "max_request_body_size": return integer(value, 0...Int.max) { maxRequestBodySize = $0 }
+        case "upstream_keepalive_pool_size": return integer(value, 0...100_000) { upstreamKeepalivePoolSize = $0 }
+        case "upstream_keepalive_idle_timeout":
+            guard let v = Double(value.trimmingCharacters(in: .whitespaces)), v.isFinite, v > 0, v <= 86_400 else {
+                return "expected a number of seconds above 0 and at most 86400, got \"\(value)\""
+            }
+            upstreamKeepaliveIdleTimeout = v
+        case "upstream_keepalive_max_requests": return integer(value, 0...Int.max) { upstreamKeepaliveMaxRequests = $0 }
+        case "upstream_max_connections": return integer(value, 0...1_000_000) { upstreamMaxConnections = $0 }
         default:
             return "unknown setting (known: \(NodeSettings.keys.joined(separator: ", ")))"
         }

@@ -1,0 +1,76 @@
+import TestSupport
+import Balancer
+import Foundation
+import NIOCore
+import Proxy
+import Testing
+
+extension ProxyIntegrationTests {
+    /// Per-address connection caps and the per-connection request budget of the upstream pools.
+    @Suite(.timeLimit(.minutes(1)))
+    struct ConnectionLimitTests {
+        @Test func anAddressAtItsConnectionLimitSendsRequestsElsewhereThenAnswers503() async throws {
+            let first = try await TestBackend.start(name: "a")
+            let second = try await TestBackend.start(name: "b")
+            let proxy = try await ProxyHarness.start(
+                addresses: [first.address, second.address],
+                pool: PoolSettings(maxConnectionsPerAddress: 1)
+            )
+            defer { Task { await proxy.stop(); await first.stop(); await second.stop() } }
+
+            // Two slow requests in flight hold the one connection each address may have.
+            let busy = try (0..<2).map { _ in try proxy.client() }
+            for client in busy { try client.send("GET /slow?ms=1500 HTTP/1.1\r\nHost: a\r\n\r\n") }
+            try await Task.sleep(for: .milliseconds(300))
+
+            let third = try proxy.client()
+            try third.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+            let refused = try third.readResponse()
+            #expect(refused.status == 503)
+            let body = try JSONSerialization.jsonObject(with: Data(refused.body)) as? [String: String]
+            #expect(body?["message"] == "upstream connection limit reached")
+
+            for client in busy { #expect(try client.readResponse().status == 200) }
+            #expect(first.requestCount == 1 && second.requestCount == 1, "one slow request on each address")
+            #expect(first.connectionCount == 1 && second.connectionCount == 1)
+            // A limit is not a failure: nothing was reported against either address.
+            #expect(proxy.selector.reports.allSatisfy { $0.1 != .connectFailure && $0.1 != .failure })
+
+            // Once the slow requests are done, the pooled connections serve again.
+            try third.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try third.readResponse().status == 200)
+            #expect(await proxy.server.upstreamConnectionsOpened() == 2)
+        }
+
+        @Test func aConnectionIsRetiredAfterItsRequestBudget() async throws {
+            let backend = try await TestBackend.start(name: "a")
+            let proxy = try await ProxyHarness.start(
+                addresses: [backend.address], pool: PoolSettings(maxRequestsPerConnection: 2)
+            )
+            defer { Task { await proxy.stop(); await backend.stop() } }
+
+            let client = try proxy.client()
+            for i in 0..<5 {
+                try client.send("GET /hello?i=\(i) HTTP/1.1\r\nHost: a\r\n\r\n")
+                #expect(try client.readResponse().status == 200)
+            }
+            #expect(backend.requestCount == 5)
+            #expect(await proxy.server.upstreamConnectionsOpened() == 3, "2 + 2 + 1 requests")
+        }
+
+        @Test func aPoolSizeOfZeroTurnsUpstreamKeepAliveOff() async throws {
+            let backend = try await TestBackend.start(name: "a")
+            let proxy = try await ProxyHarness.start(
+                addresses: [backend.address], pool: PoolSettings(maxIdlePerAddress: 0)
+            )
+            defer { Task { await proxy.stop(); await backend.stop() } }
+
+            let client = try proxy.client()
+            for _ in 0..<3 {
+                try client.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+                #expect(try client.readResponse().status == 200)
+            }
+            #expect(await proxy.server.upstreamConnectionsOpened() == 3)
+        }
+    }
+}
