@@ -34,8 +34,8 @@ struct BalancerSelector: AddressSelector {
         switch outcome {
         case .success(let nanoseconds):
             recorded = .success(latency: .nanoseconds(nanoseconds))
-        case .httpStatus(let status):
-            recorded = .httpStatus(status, latency: .zero)
+        case .httpStatus(let status, let nanoseconds):
+            recorded = .httpStatus(status, latency: .nanoseconds(nanoseconds))
         case .connectFailure, .failure:
             recorded = .connectFailure
         case .timeout:

@@ -49,10 +49,11 @@ public struct SelectionContext: Sendable {
 
 /// How one attempt on one address ended.
 public enum UpstreamOutcome: Sendable, Hashable {
-    /// A response below 500 arrived; latency is from sending the request to its response head.
+    /// A 1xx–3xx response arrived; latency is from sending the request to its response head.
     case success(latencyNanoseconds: Int64)
-    /// A 5xx response arrived (passed to the client as is).
-    case httpStatus(Int)
+    /// A 4xx or 5xx response arrived (passed to the client as is); the upstream's health policy decides
+    /// whether the status counts as a failure (Kong's `http_statuses`, 429, 500 and 503 by default).
+    case httpStatus(Int, latencyNanoseconds: Int64)
     /// The TCP connection could not be established (refused, unreachable).
     case connectFailure
     /// Connect, read or write timeout.

@@ -15,11 +15,9 @@ extension ProxyConnectionHandler {
             }
             return
         }
-        if head.status >= 500 {
-            report(.httpStatus(head.status))
-        } else {
-            report(.success(latencyNanoseconds: (NIODeadline.now() - exchange.sentAt).nanoseconds))
-        }
+        let latency = (NIODeadline.now() - exchange.sentAt).nanoseconds
+        report(head.status >= 400 ? .httpStatus(head.status, latencyNanoseconds: latency)
+                                  : .success(latencyNanoseconds: latency))
         var keep = exchange.clientKeepAlive && !closeWhenIdle
         switch head.framing {
         case .untilClose, .tunnel:

@@ -84,6 +84,28 @@ struct FailureIntegrationTests {
         await good.kill()
     }
 
+    @Test("429 counts as an HTTP failure by Kong's default http_statuses; 404 does not")
+    func throttlingBackend() async throws {
+        let throttling = try await HealthBackend.start(name: "throttling")
+        let missing = try await HealthBackend.start(name: "missing")
+        throttling.mode = .throttling
+        missing.mode = .notFound
+        // No http_statuses given: the default list [429, 500, 503] applies.
+        let hc = #"{"passive": {"unhealthy": {"http_failures": 2}}}"#
+        let gateway = try await HealthGateway.start(
+            yaml: HealthGateway.yaml(targets: [throttling.target, missing.target], healthchecks: hc))
+        let report = try await runLoad(port: gateway.port, clients: 1, perClient: 20, deadline: .seconds(10),
+                                       done: ManagedAtomic(0), pause: .zero)
+        #expect(report.statuses[429] == 2, "two 429s reach the client, then the address is out: \(report.statuses)")
+        #expect(report.statuses[404] == 18)
+        #expect(throttling.requests == 2)
+        #expect(!gateway.isAvailable(throttling.address))
+        #expect(gateway.isAvailable(missing.address), "404 is not in the failing statuses")
+        await gateway.stop()
+        await throttling.kill()
+        await missing.kill()
+    }
+
     @Test("a slow backend (read timeouts) is ejected; retries hide it from clients")
     func slowBackend() async throws {
         let slow = try await HealthBackend.start(name: "slow")

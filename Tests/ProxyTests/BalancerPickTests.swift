@@ -25,8 +25,8 @@ struct BalancerPickSelector: AddressSelector {
             balancer.release(pick)
         case .success(let nanoseconds):
             balancer.finish(pick, outcome: .success(latency: .nanoseconds(nanoseconds)), now: now)
-        case .httpStatus(let status):
-            balancer.finish(pick, outcome: .httpStatus(status, latency: .zero), now: now)
+        case .httpStatus(let status, let nanoseconds):
+            balancer.finish(pick, outcome: .httpStatus(status, latency: .nanoseconds(nanoseconds)), now: now)
         case .timeout:
             balancer.finish(pick, outcome: .timeout, now: now)
         case .connectFailure, .failure:

@@ -12,6 +12,10 @@ final class HealthBackend: Sendable {
         case unavailable = 1
         /// Answers after `slowMilliseconds`.
         case slow = 2
+        /// Answers 429 Too Many Requests.
+        case throttling = 3
+        /// Answers 404 Not Found.
+        case notFound = 4
     }
 
     let name: String
@@ -113,6 +117,10 @@ final class HealthBackendHandler: ChannelInboundHandler {
                 send(context: context, status: .ok)
             case .unavailable:
                 send(context: context, status: .serviceUnavailable)
+            case .throttling:
+                send(context: context, status: .tooManyRequests)
+            case .notFound:
+                send(context: context, status: .notFound)
             case .slow:
                 let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 context.eventLoop.scheduleTask(in: .milliseconds(HealthBackend.slowMilliseconds)) {
