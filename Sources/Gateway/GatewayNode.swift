@@ -20,12 +20,14 @@ public final class GatewayNode: Sendable {
     /// Circuit breakers and active probes, one monitor per upstream; operator overrides go here.
     public let health: HealthMonitors
     public let proxy: ProxyServer
+    private let tlsContexts: UpstreamTLSContexts
     private let generation = ManagedAtomic<Int>(0)
     private let logger: Logger
 
     public init(settings: NodeSettings, logger: Logger = Logger(label: "switchyard")) throws {
         self.settings = settings
         self.logger = logger
+        tlsContexts = try UpstreamTLSContexts(trustedCertificate: settings.upstreamTLSTrustedCertificate)
         var resolverConfiguration = ResolverConfiguration()
         resolverConfiguration.servers = try settings.dnsServers.map { listen in
             do throws(DiscoveryError) {
@@ -130,15 +132,17 @@ public final class GatewayNode: Sendable {
             let key = upstream?.name ?? GatewayNode.plainHostKey(service.host, service.port)
             guard let balancer = upstreams.balancer(named: key) else { continue }
             let settings = upstream.map(UpstreamMapping.settings) ?? UpstreamSettings()
+            let defaultHost = upstream?.hostHeader ?? UpstreamHostHeader.forTarget(host: service.host, port: service.port,
+                                                                                   protocol: service.protocol)
             let proxyService = ProxyService(
                 name: service.displayName,
                 connectTimeout: .milliseconds(Int64(service.connectTimeout)),
                 readTimeout: .milliseconds(Int64(service.readTimeout)),
                 writeTimeout: .milliseconds(Int64(service.writeTimeout)),
                 retries: service.retries,
-                selector: BalancerSelector(balancer: balancer, settings: settings, monitor: health.monitor(named: key)))
-            let defaultHost = upstream?.hostHeader ?? UpstreamHostHeader.forTarget(host: service.host, port: service.port,
-                                                                                   protocol: service.protocol)
+                selector: BalancerSelector(balancer: balancer, settings: settings, monitor: health.monitor(named: key)),
+                tls: service.protocol == .https
+                    ? tlsContexts.tls(verify: service.tlsVerify ?? false, hostHeader: defaultHost) : nil)
             bindings[service.id] = GatewayRouter.Binding(service: proxyService, defaultHost: defaultHost,
                                                          hashOn: settings.hashOn, hashFallback: settings.hashFallback)
         }

@@ -9,7 +9,7 @@ final class LoopContext {
     let shared: ServerShared
     let statistics: LoopStatistics
     var requestIds: RequestIdGenerator
-    private(set) var pools: [Address: UpstreamPool] = [:]
+    private(set) var pools: [PoolKey: UpstreamPool] = [:]
     var clients: [ObjectIdentifier: ProxyConnectionHandler] = [:]
     var draining = false
     private var sweepTask: Scheduled<Void>? = nil
@@ -32,10 +32,11 @@ final class LoopContext {
         self.tailClose = allocator.buffer(staticString: "Via: 1.1 switchyard\r\nConnection: close\r\n\r\n")
     }
 
-    func pool(for address: Address) -> UpstreamPool {
-        if let pool = pools[address] { return pool }
-        let pool = UpstreamPool(address: address, settings: shared.pool)
-        pools[address] = pool
+    func pool(for address: Address, tls: UpstreamTLS? = nil) -> UpstreamPool {
+        let key = PoolKey(address: address, tls: tls?.identity)
+        if let pool = pools[key] { return pool }
+        let pool = UpstreamPool(address: address, tls: tls, settings: shared.pool)
+        pools[key] = pool
         return pool
     }
 

@@ -310,7 +310,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let address = pick.address
         exchange.address = address
         exchange.pick = pick
-        let pool = loop.pool(for: address)
+        let pool = loop.pool(for: address, tls: route.service.tls)
         if let connection = pool.take() {
             bind(connection)
             if !inReadBatch { flushUpstream() }
@@ -339,13 +339,18 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         exchange.phase = .connecting
         let serial = exchange.serial
         let address = pool.address
+        let tls = pool.tls
         pool.connectionStarted()
         ClientBootstrap(group: context.eventLoop)
             .connectTimeout(service.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(UpstreamConnection(address: address))
+                    let pipeline = channel.pipeline.syncOperations
+                    // With TLS the request is written at once and held by the TLS handler until the handshake
+                    // completes; a failed handshake reaches UpstreamConnection.errorCaught as a 502.
+                    if let tls { try pipeline.addHandler(tls.makeHandler()) }
+                    try pipeline.addHandler(UpstreamConnection(address: address))
                 }
             }
             .connect(to: target)

@@ -15,6 +15,8 @@ public final class ProxyService: Sendable {
     public let retries: Int
     /// Picks the address for each attempt and hears how it went.
     public let selector: any AddressSelector
+    /// TLS towards the upstream (`protocol: https`); nil speaks plain HTTP.
+    public let tls: UpstreamTLS?
 
     public init(
         name: String,
@@ -22,7 +24,8 @@ public final class ProxyService: Sendable {
         readTimeout: TimeAmount = .seconds(60),
         writeTimeout: TimeAmount = .seconds(60),
         retries: Int = 5,
-        selector: any AddressSelector
+        selector: any AddressSelector,
+        tls: UpstreamTLS? = nil
     ) {
         self.name = name
         self.connectTimeout = connectTimeout
@@ -30,5 +33,6 @@ public final class ProxyService: Sendable {
         self.writeTimeout = writeTimeout
         self.retries = max(0, retries)
         self.selector = selector
+        self.tls = tls
     }
 }

@@ -1,5 +1,6 @@
 import Balancer
 import NIOCore
+import NIOSSL
 
 /// Why an upstream exchange broke before its response completed.
 enum UpstreamFailure {
@@ -22,6 +23,9 @@ enum UpstreamFailure {
         case .invalidResponse(let error): return error.description
         case .readTimeout: return "upstream read timed out"
         case .writeTimeout: return "upstream write timed out"
+        case .error(let error as NIOSSLError): return "upstream TLS handshake failed: \(error)"
+        case .error(let error as BoringSSLError): return "upstream TLS handshake failed: \(error)"
+        case .error(let error as NIOSSLExtraError): return "upstream TLS handshake failed: \(error)"
         case .error(let error): return "upstream connection error: \(error)"
         }
     }

@@ -4,6 +4,8 @@ import NIOCore
 /// Idle keep-alive connections to one address, owned by one event loop (no lock: only that loop touches it).
 final class UpstreamPool {
     let address: Address
+    /// TLS for connections of this pool (https services); nil for plain HTTP.
+    let tls: UpstreamTLS?
     /// Resolved once: connecting is the slow path, but parsing the text each time is needless.
     let socketAddress: SocketAddress?
     private(set) var idle: [UpstreamConnection] = []
@@ -15,8 +17,9 @@ final class UpstreamPool {
     /// When a connection was last released here; pools of addresses gone from DNS are dropped by it.
     private(set) var lastUsed = NIODeadline.now()
 
-    init(address: Address, settings: PoolSettings) {
+    init(address: Address, tls: UpstreamTLS? = nil, settings: PoolSettings) {
         self.address = address
+        self.tls = tls
         self.settings = settings
         self.socketAddress = try? SocketAddress(ipAddress: address.ip.description, port: Int(address.port))
     }

@@ -117,16 +117,21 @@ struct DeclarativeErrorTests {
         }
     }
 
-    @Test func httpsServiceIsFlaggedUnlessSupported() throws {
+    @Test func httpsServiceLoadsWithItsTLSSettings() throws {
         let text = """
         _format_version: "3.0"
-        services: [{name: s, protocol: https, host: h.internal}]
+        services:
+        - {name: s, protocol: https, host: h.internal}
+        - {name: v, protocol: https, host: v.internal, tls_verify: true}
         """
-        #expect(errors(text) == [
-            "services[0].protocol: \"https\" upstreams are not supported by this build (no TLS to upstreams); use \"http\"",
-        ])
-        let loaded = try DeclarativeConfig.parse(text, options: ValidationOptions(tlsUpstreams: true))
+        let loaded = try DeclarativeConfig.parse(text)
         #expect(loaded.config.services[0].port == 443)
+        #expect(loaded.config.services[0].tlsVerify == nil)
+        #expect(loaded.config.services[1].tlsVerify == true)
+        let exported = loaded.config.export()
+        #expect(exported.contains("tls_verify: true"))
+        #expect(try DeclarativeConfig.parse(exported).config.services[1].tlsVerify == true)
+        #expect(errors(text, options: ValidationOptions(tlsUpstreams: false)).first?.contains("no TLS to upstreams") == true)
     }
 
     @Test func unsupportedKongFeatures() {

@@ -141,6 +141,7 @@ extension DeclarativeConfig {
         f += [("retries", int(s.retries)), ("connect_timeout", int(s.connectTimeout)),
               ("write_timeout", int(s.writeTimeout)), ("read_timeout", int(s.readTimeout)),
               ("enabled", bool(s.enabled)), ("tags", strings(s.tags))]
+        if let verify = s.tlsVerify { f.append(("tls_verify", bool(verify))) }
         return f
     }
 

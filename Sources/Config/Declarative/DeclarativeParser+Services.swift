@@ -32,14 +32,12 @@ extension DeclarativeParser {
         service.readTimeout = r.int("read_timeout") ?? service.readTimeout
         service.enabled = r.bool("enabled") ?? true
         service.tags = tags(r)
-        if let tlsVerify = r.bool("tls_verify"), tlsVerify {
-            log.error(.unsupported, r.fieldPath("tls_verify"), "not supported by Switchyard: TLS to upstreams")
-        }
-        _ = r.raw("tls_verify_depth")
+        service.tlsVerify = r.bool("tls_verify")
+        _ = r.raw("tls_verify_depth")  // the chain depth is BoringSSL's default; Kong's null means the same
         r.consume("routes", "plugins")
         r.finish(unsupported: [
-            "client_certificate": "TLS to upstreams is not available",
-            "ca_certificates": "TLS to upstreams is not available",
+            "client_certificate": "client certificates towards upstreams are not available",
+            "ca_certificates": "set the node's upstream_tls_trusted_certificate to a PEM file instead",
         ])
         config.services.append(service)
         paths.byID[service.id] = path

@@ -32,7 +32,7 @@ extension DeclarativeParser {
                       "not supported by Switchyard: TLS SNI from SRV names")
         }
         r.consume("targets")
-        r.finish(unsupported: ["client_certificate": "TLS to upstreams is not available"])
+        r.finish(unsupported: ["client_certificate": "client certificates towards upstreams are not available"])
         config.upstreams.append(u)
         paths.byID[u.id] = path
         for (i, item) in (r.raw("targets").flatMap(arrayOrLog(r.fieldPath("targets"))) ?? []).enumerated() {

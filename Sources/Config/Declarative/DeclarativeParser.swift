@@ -33,7 +33,7 @@ final class DeclarativeParser {
     /// Kong entities Switchyard does not implement; a non-empty list is an error naming it.
     static let unsupportedEntities: [String: String] = [
         "certificates": "TLS is terminated in front of Switchyard or configured on the node",
-        "ca_certificates": "TLS to upstreams is not available",
+        "ca_certificates": "set the node's upstream_tls_trusted_certificate to a PEM file instead",
         "snis": "TLS is terminated in front of Switchyard or configured on the node",
         "vaults": "secret references are not available",
         "consumer_groups": "consumer groups are not available",

@@ -6,7 +6,7 @@ import Foundation
 public struct Service: Sendable, Hashable, Identifiable {
     public enum UpstreamProtocol: String, Sendable, Hashable, CaseIterable {
         case http
-        /// Stored and exported, but rejected at validation unless the build supports TLS to upstreams.
+        /// TLS from the proxy to the upstream's addresses.
         case https
 
         public var defaultPort: Int { self == .https ? 443 : 80 }
@@ -28,6 +28,9 @@ public struct Service: Sendable, Hashable, Identifiable {
     public var tags: [String]
     /// A disabled service's routes do not match.
     public var enabled: Bool
+    /// With `protocol: https`, whether the upstream's certificate is verified (chain and name). Nil is Kong's
+    /// unset value: not verified, as in Kong, so Kong files behave the same.
+    public var tlsVerify: Bool?
 
     public static let defaultRetries = 5
     public static let defaultTimeout = 60_000
@@ -50,6 +53,7 @@ public struct Service: Sendable, Hashable, Identifiable {
         self.readTimeout = readTimeout
         self.tags = tags
         self.enabled = enabled
+        self.tlsVerify = nil
     }
 
     /// The name if set, else the id: how messages and references point at this service.
@@ -86,7 +90,7 @@ public struct ValidationOptions: Sendable, Hashable {
     /// Accept `protocol: https` on services (TLS from the proxy to upstreams).
     public var tlsUpstreams: Bool
 
-    public init(tlsUpstreams: Bool = false) {
+    public init(tlsUpstreams: Bool = true) {
         self.tlsUpstreams = tlsUpstreams
     }
 }

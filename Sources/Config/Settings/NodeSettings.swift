@@ -58,6 +58,9 @@ public struct NodeSettings: Sendable, Hashable {
     public var upstreamKeepaliveMaxRequests: Int
     /// Connections per upstream address per worker, busy and idle (`upstream_max_connections`; 0 = no limit).
     public var upstreamMaxConnections: Int
+    /// PEM file of the certificates trusted for https services with `tls_verify: true`
+    /// (`upstream_tls_trusted_certificate`, Kong's `lua_ssl_trusted_certificate`); nil trusts the system's roots.
+    public var upstreamTLSTrustedCertificate: String?
 
     public init() {
         proxyListen = [ListenAddress(host: "0.0.0.0", port: 8000)]
@@ -84,6 +87,7 @@ public struct NodeSettings: Sendable, Hashable {
         upstreamKeepaliveIdleTimeout = 60
         upstreamKeepaliveMaxRequests = 1000
         upstreamMaxConnections = 0
+        upstreamTLSTrustedCertificate = nil
     }
 
     public static let defaults = NodeSettings()
@@ -96,7 +100,7 @@ public struct NodeSettings: Sendable, Hashable {
         "dns_not_found_retry_max", "dns_timeout",
         "dns_tries", "max_request_body_size",
         "upstream_keepalive_pool_size", "upstream_keepalive_idle_timeout", "upstream_keepalive_max_requests",
-        "upstream_max_connections",
+        "upstream_max_connections", "upstream_tls_trusted_certificate",
     ]
 
     /// Applies layers from lowest to highest precedence over the defaults; every bad value in every layer is
@@ -271,6 +275,9 @@ public struct NodeSettings: Sendable, Hashable {
             upstreamKeepaliveIdleTimeout = v
         case "upstream_keepalive_max_requests": return integer(value, 0...Int.max) { upstreamKeepaliveMaxRequests = $0 }
         case "upstream_max_connections": return integer(value, 0...1_000_000) { upstreamMaxConnections = $0 }
+        case "upstream_tls_trusted_certificate":
+            let path = value.trimmingCharacters(in: .whitespaces)
+            upstreamTLSTrustedCertificate = path.isEmpty || path == "system" ? nil : path
         default:
             return "unknown setting (known: \(NodeSettings.keys.joined(separator: ", ")))"
         }

@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A loopback HTTP backend whose behaviour is chosen by the request path:
 /// `/hello`, `/echo` (request line, headers and body echoed back), `/sink` (counts a streamed body),
@@ -31,7 +32,9 @@ public final class TestBackend: Sendable {
         self.requests = requests
     }
 
-    public static func start(name: String) async throws -> TestBackend {
+    /// With `tls`, the backend speaks HTTPS only (a plain-HTTP client gets a TLS alert).
+    /// `host` is the loopback address to listen on (127.0.0.1 unless a test needs another one).
+    public static func start(name: String, tls: NIOSSLContext? = nil, host: String = "127.0.0.1") async throws -> TestBackend {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let connections = ManagedAtomic<Int>(0)
         let requests = ManagedAtomic<Int>(0)
@@ -39,6 +42,13 @@ public final class TestBackend: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 connections.wrappingIncrement(ordering: .relaxed)
+                if let tls {
+                    do {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    } catch {
+                        return channel.eventLoop.makeFailedFuture(error)
+                    }
+                }
                 return channel.pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false).flatMap {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
@@ -47,7 +57,7 @@ public final class TestBackend: Sendable {
                     }
                 }
             }
-            .bind(host: "127.0.0.1", port: 0)
+            .bind(host: host, port: 0)
             .get()
         return TestBackend(name: name, group: group, channel: channel, connections: connections, requests: requests)
     }
