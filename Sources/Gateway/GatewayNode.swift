@@ -120,7 +120,8 @@ public final class GatewayNode: Sendable {
         upstreams.apply(entries)
         var policies: [String: HealthPolicy] = [:]
         for upstream in config.upstreams {
-            policies[upstream.name] = HealthMapping.policy(upstream.healthchecks, hostHeader: upstream.hostHeader)
+            policies[upstream.name] = HealthMapping.policy(upstream.healthchecks, hostHeader: upstream.hostHeader,
+                                                           tls: tlsContexts)
         }
         health.apply(entries.compactMap { entry in
             upstreams.balancer(named: entry.name).map { ($0, policies[entry.name] ?? .off) }

@@ -131,3 +131,70 @@ struct UpstreamTLSTests {
         }
     }
 }
+
+/// Active `https` probes: TLS to each address, verified unless `https_verify_certificate: false`.
+@Suite("Upstream TLS probes", .timeLimit(.minutes(1)))
+struct UpstreamTLSProbeTests {
+    static func yaml(port: Int, verify: Bool) -> String {
+        """
+        _format_version: "3.0"
+        upstreams:
+          - name: probed.upstream
+            host_header: localhost
+            healthchecks:
+              active:
+                type: https
+                http_path: /hello
+                https_verify_certificate: \(verify)
+                timeout: 1
+                healthy: {interval: 0.2, successes: 1}
+                unhealthy: {interval: 0.2, tcp_failures: 1, timeouts: 1, http_failures: 1}
+            targets: [{target: "127.0.0.1:\(port)"}]
+        services:
+          - name: probed
+            protocol: https
+            host: probed.upstream
+            routes: [{name: probed, paths: ["/"]}]
+        """
+    }
+
+    /// Waits up to 3 s for `condition`.
+    static func eventually(_ condition: () -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return condition()
+    }
+
+    @Test("https probes reach the backend over TLS, verified against the trust file by name")
+    func verifiedProbes() async throws {
+        let backend = try await UpstreamTLSTests.tlsBackend("probed")
+        defer { Task { await backend.stop() } }
+        let (node, _) = try await UpstreamTLSTests.start(Self.yaml(port: backend.port, verify: true),
+                                                         trusted: UpstreamTLSTests.certificate)
+        defer { Task { await node.shutdown(grace: .milliseconds(100)) } }
+        // No client traffic at all: every request the backend sees is a probe.
+        #expect(try await Self.eventually { backend.requestCount >= 2 })
+    }
+
+    @Test("a probe that cannot verify the certificate sends no request")
+    func unverifiableProbes() async throws {
+        let backend = try await UpstreamTLSTests.tlsBackend("probed")
+        defer { Task { await backend.stop() } }
+        let (node, _) = try await UpstreamTLSTests.start(Self.yaml(port: backend.port, verify: true), trusted: nil)
+        defer { Task { await node.shutdown(grace: .milliseconds(100)) } }
+        #expect(try await Self.eventually { backend.connectionCount >= 2 })
+        #expect(backend.requestCount == 0, "the handshake fails before any request")
+    }
+
+    @Test("https_verify_certificate: false probes a self-signed backend")
+    func unverifiedProbes() async throws {
+        let backend = try await UpstreamTLSTests.tlsBackend("probed")
+        defer { Task { await backend.stop() } }
+        let (node, _) = try await UpstreamTLSTests.start(Self.yaml(port: backend.port, verify: false), trusted: nil)
+        defer { Task { await node.shutdown(grace: .milliseconds(100)) } }
+        #expect(try await Self.eventually { backend.requestCount >= 2 })
+    }
+}

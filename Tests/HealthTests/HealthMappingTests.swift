@@ -54,9 +54,14 @@ struct HealthMappingTests {
         #expect(tcp.active?.request.kind == .tcp)
     }
 
-    @Test("HTTPS and gRPC probes are refused with a clear error when probing is on, never ignored")
+    @Test("gRPC probes are refused with a clear error when probing is on, never ignored; HTTPS probes map")
     func unsupportedProbes() throws {
-        for type in ["https", "grpc", "grpcs"] {
+        let https = try upstream(#"{"active": {"type": "https", "https_sni": "api.internal", "healthy": {"interval": 5}}}"#)
+        let contexts = try UpstreamTLSContexts(trustedCertificate: nil)
+        let probe = HealthMapping.active(https.healthchecks, hostHeader: "other.internal", tls: contexts)
+        #expect(probe?.request.tls?.serverName == "api.internal")
+        #expect(probe?.request.tls?.verifies == true, "Kong verifies probe certificates by default")
+        for type in ["grpc", "grpcs"] {
             do {
                 _ = try upstream(#"{"active": {"type": "\#(type)", "healthy": {"interval": 5}}}"#)
                 Issue.record("\(type) probes were accepted")

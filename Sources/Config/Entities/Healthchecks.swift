@@ -167,9 +167,9 @@ public struct Healthchecks: Sendable, Hashable {
         if !active.httpPath.hasPrefix("/") {
             issues.append(.error(.invalid, joinPath(a, "http_path"), "must start with \"/\""))
         }
-        if active.isEnabled, active.type != .http, active.type != .tcp {
+        if active.isEnabled, active.type == .grpc || active.type == .grpcs {
             issues.append(.error(.invalid, joinPath(a, "type"),
-                                 "\(active.type.rawValue) probes are not supported; use http or tcp, or set both intervals to 0"))
+                                 "\(active.type.rawValue) probes are not supported; use http, https or tcp, or set both intervals to 0"))
         }
         range(active.healthy.interval, 0, 65535, joinPath(a, "healthy.interval"))
         range(active.unhealthy.interval, 0, 65535, joinPath(a, "unhealthy.interval"))

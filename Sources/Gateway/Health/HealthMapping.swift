@@ -5,8 +5,10 @@ import Proxy
 /// Translates an upstream's `healthchecks` (Kong's shape plus Switchyard's ejection extensions) into
 /// the monitor's policy.
 enum HealthMapping {
-    static func policy(_ hc: Healthchecks, hostHeader: String?) -> HealthPolicy {
-        HealthPolicy(passive: passive(hc), active: active(hc, hostHeader: hostHeader))
+    /// `tls` gives `https` probes their TLS settings; without it (tests of the mapping alone) they probe in
+    /// plain text.
+    static func policy(_ hc: Healthchecks, hostHeader: String?, tls: UpstreamTLSContexts? = nil) -> HealthPolicy {
+        HealthPolicy(passive: passive(hc), active: active(hc, hostHeader: hostHeader, tls: tls))
     }
 
     static func passive(_ hc: Healthchecks) -> PassiveHealthSettings {
@@ -21,9 +23,11 @@ enum HealthMapping {
             panicThreshold: Int(hc.panicThreshold.rounded(.up)))
     }
 
-    /// Nil when active probing is off. `Config` rejects probe types this build cannot send (HTTPS,
-    /// gRPC), so only `http` and `tcp` reach here.
-    static func active(_ hc: Healthchecks, hostHeader: String?) -> ProbeSettings? {
+    /// Nil when active probing is off. `Config` rejects probe types this build cannot send (gRPC), so only
+    /// `http`, `https` and `tcp` reach here. An `https` probe verifies the certificate unless
+    /// `https_verify_certificate` is false (Kong's default is true), with `https_sni` or else the Host the
+    /// probe sends as the server name.
+    static func active(_ hc: Healthchecks, hostHeader: String?, tls: UpstreamTLSContexts? = nil) -> ProbeSettings? {
         let a = hc.active
         guard a.isEnabled else { return nil }
         let kind: ProbeRequest.Kind
@@ -42,8 +46,12 @@ enum HealthMapping {
             }
             kind = .http(path: a.httpPath, host: host, headers: headers)
         }
+        var probeTLS: UpstreamTLS? = nil
+        if a.type == .https, let tls, case .http(_, let host, _) = kind {
+            probeTLS = tls.tls(verify: a.httpsVerifyCertificate, hostHeader: a.httpsSNI ?? host ?? "")
+        }
         return ProbeSettings(
-            request: ProbeRequest(kind: kind, timeout: seconds(a.timeout)),
+            request: ProbeRequest(kind: kind, timeout: seconds(a.timeout), tls: probeTLS),
             concurrency: max(1, a.concurrency),
             healthyInterval: seconds(a.healthy.interval), unhealthyInterval: seconds(a.unhealthy.interval),
             healthyStatuses: Set(a.healthy.httpStatuses), unhealthyStatuses: Set(a.unhealthy.httpStatuses),

@@ -26,6 +26,7 @@ public struct ProbeClient: Sendable {
         let timeout = TimeAmount.nanoseconds(Self.nanoseconds(request.timeout))
         let deadline = loop.scheduleTask(in: timeout) { promise.succeed(.timeout) }
         let kind = request.kind
+        let tls = request.tls
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -35,6 +36,7 @@ public struct ProbeClient: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if let tls { try sync.addHandler(tls.makeHandler()) }
                     try sync.addHTTPClientHandlers()
                     try sync.addHandler(HTTPProbeHandler(
                         path: path, host: host ?? address.description, headers: headers, promise: promise))

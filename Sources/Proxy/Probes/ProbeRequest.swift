@@ -28,12 +28,25 @@ public struct ProbeRequest: Sendable, Hashable {
     }
 
     public var kind: Kind
-    /// The whole probe (connect, request, response head) must finish within this time.
+    /// The whole probe (connect, TLS handshake, request, response head) must finish within this time.
     public var timeout: Duration
+    /// TLS for `https` probes (a failed handshake is a failed probe); nil probes in plain text.
+    public var tls: UpstreamTLS?
 
-    public init(kind: Kind, timeout: Duration) {
+    public init(kind: Kind, timeout: Duration, tls: UpstreamTLS? = nil) {
         self.kind = kind
         self.timeout = timeout
+        self.tls = tls
+    }
+
+    public static func == (lhs: ProbeRequest, rhs: ProbeRequest) -> Bool {
+        lhs.kind == rhs.kind && lhs.timeout == rhs.timeout && lhs.tls?.identity == rhs.tls?.identity
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kind)
+        hasher.combine(timeout)
+        hasher.combine(tls?.identity)
     }
 }
 
