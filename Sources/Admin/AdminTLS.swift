@@ -9,19 +9,21 @@ public struct AdminTLS: Sendable {
     public let configuration: TLSConfiguration
 
     /// Reads `admin_ssl_cert` (a PEM certificate chain, leaf first) and `admin_ssl_cert_key` (a PEM private key).
-    public static func load(certificatePath: String, keyPath: String) throws(AdminServerError) -> AdminTLS {
-        let certificateBytes = try read(certificatePath, setting: "admin_ssl_cert")
-        let keyBytes = try read(keyPath, setting: "admin_ssl_cert_key")
+    /// The proxy's `ssl_cert`/`ssl_cert_key` are read the same way, with their own setting names in messages.
+    public static func load(certificatePath: String, keyPath: String, certificateSetting: String = "admin_ssl_cert",
+                            keySetting: String = "admin_ssl_cert_key") throws(AdminServerError) -> AdminTLS {
+        let certificateBytes = try read(certificatePath, setting: certificateSetting)
+        let keyBytes = try read(keyPath, setting: keySetting)
         let chain = (try? NIOSSLCertificate.fromPEMBytes(certificateBytes)) ?? []
         guard !chain.isEmpty else {
-            throw AdminServerError(message: "admin_ssl_cert: \(certificatePath) holds no PEM certificate "
+            throw AdminServerError(message: "\(certificateSetting): \(certificatePath) holds no PEM certificate "
                 + "(expected a -----BEGIN CERTIFICATE----- block)")
         }
         let key: NIOSSLPrivateKey
         do {
             key = try NIOSSLPrivateKey(bytes: keyBytes, format: .pem)
         } catch {
-            throw AdminServerError(message: "admin_ssl_cert_key: \(keyPath) is not an unencrypted PEM private key "
+            throw AdminServerError(message: "\(keySetting): \(keyPath) is not an unencrypted PEM private key "
                 + "(expected a -----BEGIN PRIVATE KEY----- block)")
         }
         let configuration = TLSConfiguration.makeServerConfiguration(
@@ -30,8 +32,8 @@ public struct AdminTLS: Sendable {
         do {
             _ = try NIOSSLContext(configuration: configuration)
         } catch {
-            throw AdminServerError(message: "admin_ssl_cert_key: the key in \(keyPath) does not match the certificate "
-                + "in \(certificatePath) (admin_ssl_cert): \(error)")
+            throw AdminServerError(message: "\(keySetting): the key in \(keyPath) does not match the certificate "
+                + "in \(certificatePath) (\(certificateSetting)): \(error)")
         }
         return AdminTLS(configuration: configuration)
     }

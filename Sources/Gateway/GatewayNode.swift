@@ -3,8 +3,10 @@ import Balancer
 import Config
 import Discovery
 import Foundation
+import Admin
 import Logging
 import NIOCore
+import NIOSSL
 import NIOHTTP1
 import Proxy
 import Routing
@@ -53,15 +55,45 @@ public final class GatewayNode: Sendable {
         let workers = settings.workers > 0 ? settings.workers : System.coreCount
         upstreams = UpstreamRegistry(watcher: watcher, loops: workers, logger: logger)
         health = HealthMonitors(logger: logger)
-        guard let listen = settings.proxyListen.first else {
+        guard !settings.proxyListen.isEmpty else {
             resolver.shutdown()
             throw GatewayError("proxy_listen names no address")
         }
+        let listeners: [ProxyServer.Settings.Listener]
+        do {
+            listeners = try GatewayNode.listeners(settings)
+        } catch {
+            resolver.shutdown()
+            throw error
+        }
         proxy = ProxyServer(
-            settings: ProxyServer.Settings(host: listen.host, port: listen.port, workers: workers,
+            settings: ProxyServer.Settings(listeners: listeners, workers: workers,
                                            pool: GatewayNode.poolSettings(settings)),
             configuration: ProxyConfiguration(router: EmptyRouter()),
             logger: logger)
+    }
+
+    /// Every `proxy_listen` address; `ssl` ones terminate TLS with `ssl_cert`/`ssl_cert_key`, read and checked
+    /// here so a bad file stops the node at start with the setting and file named.
+    static func listeners(_ settings: NodeSettings) throws(GatewayError) -> [ProxyServer.Settings.Listener] {
+        var tls: NIOSSLContext?
+        if settings.proxyListen.contains(where: \.ssl) {
+            guard let certificate = settings.sslCert, let key = settings.sslCertKey else {
+                throw GatewayError("an ssl proxy_listen needs ssl_cert and ssl_cert_key")
+            }
+            do {
+                let loaded = try AdminTLS.load(certificatePath: certificate, keyPath: key,
+                                               certificateSetting: "ssl_cert", keySetting: "ssl_cert_key")
+                tls = try NIOSSLContext(configuration: loaded.configuration)
+            } catch let error as AdminServerError {
+                throw GatewayError(error.message)
+            } catch {
+                throw GatewayError("ssl_cert: cannot set up TLS: \(error)")
+            }
+        }
+        return settings.proxyListen.map { listen in
+            ProxyServer.Settings.Listener(host: listen.host, port: listen.port, tls: listen.ssl ? tls : nil)
+        }
     }
 
     static func poolSettings(_ settings: NodeSettings) -> PoolSettings {
@@ -162,7 +194,7 @@ public final class GatewayNode: Sendable {
 
 /// Routes nothing: the proxy's configuration before the first `apply`.
 struct EmptyRouter: ProxyRouter {
-    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: HTTPHeaders) -> ProxyRoute? { nil }
+    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: HTTPHeaders, https: Bool) -> ProxyRoute? { nil }
 }
 
 /// A node that cannot start or apply its configuration, with a message a person can act on.

@@ -23,8 +23,9 @@ struct GatewayRouter: ProxyRouter {
     /// The node-wide request body limit, for routes that set none (nil: no limit).
     let defaultMaxBodyBytes: Int64?
 
-    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: HTTPHeaders) -> ProxyRoute? {
-        let request = RouteRequest(method: method.rawValue, host: host.map(String.init), target: String(uri))
+    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: HTTPHeaders, https: Bool) -> ProxyRoute? {
+        let request = RouteRequest(method: method.rawValue, host: host.map(String.init), target: String(uri),
+                                   scheme: https ? .https : .http)
         let match: RouteMatch
         switch router.route(request, headers: headers) {
         case .noRoute:

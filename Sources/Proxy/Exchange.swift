@@ -52,6 +52,8 @@ struct Exchange {
     /// The selector's pick for the current attempt, until it is reported (then nil).
     var pick: UpstreamPick? = nil
     var tried: [Address] = []
+    /// The answer the last failed attempt would have given: used when no other address is left to try.
+    var lastFailure: (status: Int, message: String)? = nil
     var attemptsLeft = 0
     var sentAt = NIODeadline.uptimeNanoseconds(0)
 

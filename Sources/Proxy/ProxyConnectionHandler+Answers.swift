@@ -9,6 +9,7 @@ extension ProxyConnectionHandler {
 
     func retryOrFail(status: Int, message: String) {
         if let address = exchange.address { exchange.tried.append(address) }
+        exchange.lastFailure = (status, message)
         if exchange.attemptsLeft > 0 {
             exchange.attemptsLeft -= 1
             exchange.phase = .answered

@@ -18,6 +18,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     let loop: LoopContext
     let progress = HeadProgress()
     let limits: ProxyLimits
+    /// The client connection arrived on a TLS listener.
+    let https: Bool
     var context: ChannelHandlerContext!
     private(set) weak var decoder: (any RemovableChannelHandler & AnyObject)?
     var clientIP: IPAddress? = nil
@@ -49,9 +51,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     static let maxQueuedParts = 64
     static let maxPendingBytes = 256 * 1024
 
-    init(loop: LoopContext, limits: ProxyLimits) {
+    init(loop: LoopContext, limits: ProxyLimits, https: Bool = false) {
         self.loop = loop
         self.limits = limits
+        self.https = https
     }
 
     /// The decoder this handler removes when the connection becomes a tunnel.
@@ -257,7 +260,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 method: head.method,
                 host: facts.host.map { Substring($0) },
                 uri: Substring(head.uri),
-                headers: head.headers
+                headers: head.headers,
+                https: https
             )
         else {
             return answer(status: 404, message: "no route matched", close: exchange.hasBody)
@@ -281,7 +285,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             head: head,
             facts: facts,
             route: route,
-            forwarding: .init(clientIP: clientIPText, proto: "http", port: portText, requestId: exchange.requestId),
+            forwarding: .init(clientIP: clientIPText, proto: https ? "https" : "http", port: portText,
+                              requestId: exchange.requestId),
             tunnel: exchange.upgradeRequested,
             into: &buffer
         )
@@ -301,6 +306,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         guard let route = exchange.route else { return }
         let context = SelectionContext(clientIP: clientIP, hashKey: route.hashKey, tried: exchange.tried)
         guard let pick = route.service.selector.select(context, loopIndex: loop.index) else {
+            if let last = exchange.lastFailure {
+                // Every address was tried: the client hears why the last attempt failed, not "none available".
+                return fail(status: last.status, message: last.message)
+            }
             logger.info(
                 "no upstream available",
                 metadata: ["service": "\(route.service.name)", "request_id": "\(exchange.requestIdText)"]

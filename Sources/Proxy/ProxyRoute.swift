@@ -64,6 +64,7 @@ public struct ProxyRoute: Sendable {
 
 /// Matches a request to a route. Called once per request on the client's event loop: it must not block.
 public protocol ProxyRouter: Sendable {
-    /// Nil answers 404 "no route matched".
-    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: HTTPHeaders) -> ProxyRoute?
+    /// Nil answers 404 "no route matched". `https` tells whether the request arrived over TLS (route
+    /// `protocols`, https-only redirects).
+    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: HTTPHeaders, https: Bool) -> ProxyRoute?
 }

@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// The HTTP reverse proxy listener: one event loop per worker, each with its own upstream pools.
 ///
@@ -12,9 +13,25 @@ import NIOPosix
 public final class ProxyServer: Sendable {
     /// Node settings fixed for the server's lifetime.
     public struct Settings: Sendable {
-        public var host: String
-        /// 0 binds an ephemeral port (tests); `start()` returns the real one.
-        public var port: Int
+        /// One address the proxy accepts clients on, plain or TLS.
+        public struct Listener: Sendable {
+            public var host: String
+            /// 0 binds an ephemeral port (tests); `start()` returns the real one.
+            public var port: Int
+            /// Terminates TLS from clients (`proxy_listen … ssl`); their requests route as `https`.
+            public var tls: NIOSSLContext?
+
+            public init(host: String, port: Int, tls: NIOSSLContext? = nil) {
+                self.host = host
+                self.port = port
+                self.tls = tls
+            }
+        }
+
+        /// At least one; the first is the one `start()` reports.
+        public var listeners: [Listener]
+        public var host: String { listeners[0].host }
+        public var port: Int { listeners[0].port }
         /// Event loop threads; one per core by default.
         public var workers: Int
         public var pool: PoolSettings
@@ -28,8 +45,16 @@ public final class ProxyServer: Sendable {
             pool: PoolSettings = PoolSettings(),
             backlog: Int32 = 1024
         ) {
-            self.host = host
-            self.port = port
+            self.init(listeners: [Listener(host: host, port: port)], workers: workers, pool: pool, backlog: backlog)
+        }
+
+        public init(
+            listeners: [Listener],
+            workers: Int = System.coreCount,
+            pool: PoolSettings = PoolSettings(),
+            backlog: Int32 = 1024
+        ) {
+            self.listeners = listeners.isEmpty ? [Listener(host: "0.0.0.0", port: 8000)] : listeners
             self.workers = max(1, workers)
             self.pool = pool
             self.backlog = backlog
@@ -38,7 +63,7 @@ public final class ProxyServer: Sendable {
 
     private struct Running: Sendable {
         var group: MultiThreadedEventLoopGroup
-        var channel: any Channel
+        var channels: [any Channel]
         var loops: [NIOLoopBound<LoopContext>]
     }
 
@@ -100,36 +125,46 @@ public final class ProxyServer: Sendable {
         for bound in loops { byLoop[ObjectIdentifier(bound.eventLoop)] = bound }
         let contexts = byLoop
         let shared = self.shared
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: settings.backlog)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    guard let loop = contexts[ObjectIdentifier(channel.eventLoop)]?.value else {
-                        throw ChannelError.ioOnClosedChannel
+        var channels: [any Channel] = []
+        for listener in settings.listeners {
+            let tls = listener.tls
+            let bootstrap = ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: settings.backlog)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        guard let loop = contexts[ObjectIdentifier(channel.eventLoop)]?.value else {
+                            throw ChannelError.ioOnClosedChannel
+                        }
+                        let limits = shared.configuration.load(ordering: .acquiring).limits
+                        try ProxyServer.configureClientPipeline(channel, loop: loop, limits: limits, tls: tls)
                     }
-                    let limits = shared.configuration.load(ordering: .acquiring).limits
-                    try ProxyServer.configureClientPipeline(channel, loop: loop, limits: limits)
                 }
+            do {
+                let channel = try await bootstrap.bind(host: listener.host, port: listener.port).get()
+                channels.append(channel)
+                let port = channel.localAddress?.port ?? listener.port
+                shared.logger.info("proxy listening", metadata: [
+                    "address": "\(listener.host):\(port)", "tls": "\(tls != nil)", "workers": "\(settings.workers)",
+                ])
+            } catch {
+                for channel in channels { try? await channel.close() }
+                try? await group.shutdownGracefully()
+                throw error
             }
-        let channel: any Channel
-        do {
-            channel = try await bootstrap.bind(host: settings.host, port: settings.port).get()
-        } catch {
-            try? await group.shutdownGracefully()
-            throw error
         }
-        let port = channel.localAddress?.port ?? settings.port
+        let port = channels[0].localAddress?.port ?? settings.port
         shared.listenPort.store(port, ordering: .releasing)
-        running.withLockedValue { $0 = Running(group: group, channel: channel, loops: loops) }
+        let bound = channels
+        running.withLockedValue { $0 = Running(group: group, channels: bound, loops: loops) }
         let started = statistics
         loopStatistics.withLockedValue { $0 = started }
-        shared.logger.info("proxy listening", metadata: ["address": "\(settings.host):\(port)", "workers": "\(settings.workers)"])
         return port
     }
 
-    static func configureClientPipeline(_ channel: any Channel, loop: LoopContext, limits: ProxyLimits) throws {
+    static func configureClientPipeline(_ channel: any Channel, loop: LoopContext, limits: ProxyLimits,
+                                        tls: NIOSSLContext? = nil) throws {
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes + limits.maxURILength
@@ -137,17 +172,23 @@ public final class ProxyServer: Sendable {
         let decoder = ByteToMessageHandler(
             HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits)
         )
-        let proxy = ProxyConnectionHandler(loop: loop, limits: limits)
+        let proxy = ProxyConnectionHandler(loop: loop, limits: limits, https: tls != nil)
         proxy.setDecoder(decoder)
         let sync = channel.pipeline.syncOperations
+        if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
         try sync.addHandler(RequestHeadGuard(proxy: proxy, limits: limits))
         try sync.addHandler(decoder)
         try sync.addHandler(proxy)
     }
 
-    /// The bound port while running.
+    /// The bound port of the first listener while running.
     public var port: Int? {
-        running.withLockedValue { $0?.channel.localAddress?.port }
+        running.withLockedValue { $0?.channels.first?.localAddress?.port }
+    }
+
+    /// The bound port of every listener, in `settings.listeners` order (empty when stopped).
+    public var ports: [Int] {
+        running.withLockedValue { $0?.channels.compactMap { $0.localAddress?.port } ?? [] }
     }
 
     /// Stops accepting, lets requests in progress finish (up to `grace`), then closes everything.
@@ -157,7 +198,7 @@ public final class ProxyServer: Sendable {
             value = nil
             return current
         }) else { return }
-        try? await state.channel.close()
+        for channel in state.channels { try? await channel.close() }
         for bound in state.loops {
             try? await bound.eventLoop.submit {
                 let loop = bound.value

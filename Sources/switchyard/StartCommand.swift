@@ -42,8 +42,15 @@ struct StartCommand: AsyncParsableCommand {
     @Option(name: .customLong("admin-allow"), help: ArgumentHelp("Client address block allowed to reach the Admin API (repeatable; default: every client).", valueName: "cidr"))
     var adminAllow: [String] = []
 
-    @Option(help: ArgumentHelp("Proxy listen address (default 0.0.0.0:8000).", valueName: "host:port"))
+    @Option(help: ArgumentHelp("Proxy listen addresses, comma-separated; \"ssl\" after one terminates TLS (default 0.0.0.0:8000).",
+                               valueName: "host:port[ ssl]"))
     var proxyListen: String?
+
+    @Option(name: .customLong("ssl-cert"), help: ArgumentHelp("PEM certificate for ssl proxy listeners.", valueName: "path"))
+    var sslCert: String?
+
+    @Option(name: .customLong("ssl-cert-key"), help: ArgumentHelp("PEM private key of --ssl-cert.", valueName: "path"))
+    var sslCertKey: String?
 
     @Option(name: .customLong("dns-server"), help: ArgumentHelp("DNS server to ask (repeatable; default: /etc/resolv.conf).", valueName: "host:port"))
     var dnsServers: [String] = []
@@ -57,6 +64,8 @@ struct StartCommand: AsyncParsableCommand {
     func run() async throws {
         var values: [String: String] = [:]
         if let proxyListen { values["proxy_listen"] = proxyListen }
+        if let sslCert { values["ssl_cert"] = sslCert }
+        if let sslCertKey { values["ssl_cert_key"] = sslCertKey }
         if !dnsServers.isEmpty { values["dns_servers"] = dnsServers.joined(separator: ",") }
         if let workers { values["workers"] = String(workers) }
         if let logLevel { values["log_level"] = logLevel }
@@ -99,12 +108,11 @@ struct StartCommand: AsyncParsableCommand {
             throw StartFailure(error.message)
         }
         node.apply(config)
-        let port: Int
         do {
-            port = try await node.start()
+            _ = try await node.start()
         } catch {
             await node.shutdown()
-            let listen = settings.proxyListen.first.map(\.description) ?? "?"
+            let listen = settings.proxyListen.map(\.description).joined(separator: ", ")
             throw StartFailure("cannot listen on \(listen) (proxy_listen): \(error)")
         }
         let admin: AdminServer?
@@ -116,7 +124,9 @@ struct StartCommand: AsyncParsableCommand {
             await node.shutdown()
             throw error
         }
-        let listen = settings.proxyListen.first.map { "\($0.host):\(port)" } ?? "port \(port)"
+        let listen = zip(settings.proxyListen, node.proxy.ports).map { listen, port in
+            (listen.ssl ? "https://" : "http://") + Target.format(host: listen.host, port: port)
+        }.joined(separator: ", ")
         emit("switchyard: proxy listening on \(listen) (\(config.services.count) services, \(config.routes.count) routes, \(config.upstreams.count) upstreams)")
 
         for await signal in SignalWaiter.signals([SIGINT, SIGTERM, SIGHUP]) {

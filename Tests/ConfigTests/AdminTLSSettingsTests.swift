@@ -54,14 +54,20 @@ struct AdminTLSSettingsTests {
         }
     }
 
-    @Test func proxyListenRejectsSSLAndAdminListenRejectsUnknownFlags() {
+    @Test func proxyListenSSLNeedsItsFilesAndAdminListenRejectsUnknownFlags() throws {
         do {
-            _ = try NodeSettings.load(fileText: nil, environment: ["SWITCHYARD_PROXY_LISTEN": "0.0.0.0:8443 ssl"])
-            Issue.record("proxy_listen accepted the ssl flag")
+            _ = try NodeSettings.load(fileText: nil, environment: ["SWITCHYARD_PROXY_LISTEN": "0.0.0.0:8000, 0.0.0.0:8443 ssl"])
+            Issue.record("an ssl proxy listener without ssl_cert was accepted")
         } catch {
-            #expect(error.issues.first?.path == "SWITCHYARD_PROXY_LISTEN")
-            #expect(error.issues.first?.message.contains("not supported") == true)
+            #expect(error.issues.map(\.path) == ["ssl_cert", "ssl_cert_key"])
+            #expect(error.issues.first?.message.contains("0.0.0.0:8443 ssl") == true)
         }
+        let settings = try NodeSettings.load(fileText: nil, environment: [
+            "SWITCHYARD_PROXY_LISTEN": "0.0.0.0:8000, 0.0.0.0:8443 ssl",
+            "SWITCHYARD_SSL_CERT": "/etc/switchyard/proxy.crt", "SWITCHYARD_SSL_CERT_KEY": "/etc/switchyard/proxy.key",
+        ])
+        #expect(settings.proxyListen.map(\.ssl) == [false, true])
+        #expect(settings.sslCert == "/etc/switchyard/proxy.crt")
         do {
             _ = try NodeSettings.load(fileText: nil, environment: ["SWITCHYARD_ADMIN_LISTEN": "127.0.0.1:8444 ssl http2"])
             Issue.record("admin_listen accepted http2")

@@ -77,5 +77,31 @@ extension ProxyIntegrationTests {
             #expect(upHealth.counters.successes == 6)
             #expect(downHealth.counters.connectFailures >= 1)
         }
+
+        @Test func whenEveryAddressRefusedTheClientHearsWhyNotNoneAvailable() async throws {
+            let down = try await UpstreamFailureTests.closedPortAddress()
+            let otherDown = try await UpstreamFailureTests.closedPortAddress()
+            let balancer = UpstreamBalancer(
+                name: "pool", settings: UpstreamSettings(),
+                targets: [TargetSpec(host: "127.0.0.1", port: down.port), TargetSpec(host: "127.0.0.1", port: otherDown.port)],
+                loops: 1, seed: 7, now: .now
+            )
+            // The ring excludes addresses a request already tried, so the third attempt finds none left.
+            let service = ProxyService(name: "pool", connectTimeout: .seconds(2), retries: 3, selector: BalancerPickSelector(balancer: balancer))
+            var logger = Logger(label: "proxy-test")
+            logger.logLevel = .critical
+            let server = ProxyServer(
+                settings: .init(host: "127.0.0.1", port: 0, workers: 1),
+                configuration: ProxyConfiguration(router: StaticRouter(service: service)), logger: logger
+            )
+            let port = try await server.start()
+            defer { Task { try? await server.stop(grace: .seconds(1)) } }
+
+            let client = try TestClient(port: port)
+            try client.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+            let response = try client.readResponse()
+            #expect(response.status == 502)
+            #expect(response.text.contains("upstream connection refused"), "\(response.text)")
+        }
     }
 }

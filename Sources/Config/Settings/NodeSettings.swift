@@ -8,8 +8,13 @@ public struct NodeSettings: Sendable, Hashable {
         case trace, debug, info, notice, warning, error, critical
     }
 
-    /// Proxy listeners (`proxy_listen`, comma-separated).
+    /// Proxy listeners (`proxy_listen`, comma-separated); one with the `ssl` flag terminates TLS with
+    /// `sslCert` and `sslCertKey`.
     public var proxyListen: [ListenAddress]
+    /// PEM certificate chain file for `ssl` proxy listeners (`ssl_cert`, as in Kong).
+    public var sslCert: String?
+    /// PEM private key file matching `sslCert` (`ssl_cert_key`).
+    public var sslCertKey: String?
     /// Admin API listeners (`admin_listen`); `off` (empty) disables the Admin API. A listener with the `ssl`
     /// flag serves HTTPS with `adminSSLCert` and `adminSSLCertKey`.
     public var adminListen: [ListenAddress]
@@ -67,6 +72,8 @@ public struct NodeSettings: Sendable, Hashable {
         adminListen = [ListenAddress(host: "127.0.0.1", port: 8001)]
         adminSSLCert = nil
         adminSSLCertKey = nil
+        sslCert = nil
+        sslCertKey = nil
         dnsServers = []
         workers = 0
         database = "switchyard.db"
@@ -94,7 +101,7 @@ public struct NodeSettings: Sendable, Hashable {
 
     /// Every setting name, as written in a settings file; the environment variable is `SWITCHYARD_` + upper case.
     public static let keys: [String] = [
-        "proxy_listen", "admin_listen", "admin_ssl_cert", "admin_ssl_cert_key", "admin_allow", "dns_servers", "workers",
+        "proxy_listen", "ssl_cert", "ssl_cert_key", "admin_listen", "admin_ssl_cert", "admin_ssl_cert_key", "admin_allow", "dns_servers", "workers",
         "database", "declarative_config", "log_level",
         "dns_min_ttl", "dns_max_ttl", "dns_stale_ttl", "dns_not_found_hold", "dns_error_retry", "dns_error_retry_max",
         "dns_not_found_retry_max", "dns_timeout",
@@ -122,6 +129,7 @@ public struct NodeSettings: Sendable, Hashable {
                                  "must not exceed dns_max_ttl (\(fmt(settings.dnsMinTTL)) > \(fmt(settings.dnsMaxTTL)))"))
         }
         issues += settings.adminTLSIssues()
+        issues += settings.proxyTLSIssues()
         if !issues.isEmpty { throw ConfigError(code: .invalid, issues: issues) }
         return settings
     }
@@ -142,6 +150,25 @@ public struct NodeSettings: Sendable, Hashable {
         } else if (adminSSLCert == nil) != (adminSSLCertKey == nil) {
             let missing = adminSSLCert == nil ? "admin_ssl_cert" : "admin_ssl_cert_key"
             let given = adminSSLCert == nil ? "admin_ssl_cert_key" : "admin_ssl_cert"
+            issues.append(.error(.required, missing, "required with \(given)"))
+        }
+        return issues
+    }
+
+    /// An `ssl` proxy listener needs `ssl_cert` and `ssl_cert_key`; one file without the other is refused too.
+    func proxyTLSIssues() -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        if let ssl = proxyListen.first(where: \.ssl) {
+            if sslCert == nil {
+                issues.append(.error(.required, "ssl_cert", "required by proxy_listen \"\(ssl)\": the PEM certificate file to serve"))
+            }
+            if sslCertKey == nil {
+                issues.append(.error(.required, "ssl_cert_key",
+                                     "required by proxy_listen \"\(ssl)\": the PEM private key file of ssl_cert"))
+            }
+        } else if (sslCert == nil) != (sslCertKey == nil) {
+            let missing = sslCert == nil ? "ssl_cert" : "ssl_cert_key"
+            let given = sslCert == nil ? "ssl_cert_key" : "ssl_cert"
             issues.append(.error(.required, missing, "required with \(given)"))
         }
         return issues
@@ -217,7 +244,7 @@ public struct NodeSettings: Sendable, Hashable {
         case "admin_listen" where value.trimmingCharacters(in: .whitespaces) == "off":
             adminListen = []
         case "proxy_listen", "admin_listen":
-            switch listen(value, flags: key == "admin_listen" ? [.ssl] : []) {
+            switch listen(value, flags: [.ssl]) {
             case let .success(list): if key == "proxy_listen" { proxyListen = list } else { adminListen = list }
             case let .failure(error): return error.message
             }
@@ -240,6 +267,13 @@ public struct NodeSettings: Sendable, Hashable {
                 return "\"\(block)\": expected an address block such as 10.0.0.0/8 or ::1/128"
             }
             adminAllow = blocks
+        case "ssl_cert", "ssl_cert_key":
+            let path = value.trimmingCharacters(in: .whitespaces)
+            if key == "ssl_cert" {
+                sslCert = path.isEmpty ? nil : path
+            } else {
+                sslCertKey = path.isEmpty ? nil : path
+            }
         case "admin_ssl_cert", "admin_ssl_cert_key":
             let path = value.trimmingCharacters(in: .whitespaces)
             if key == "admin_ssl_cert" {
