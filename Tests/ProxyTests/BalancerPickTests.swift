@@ -38,6 +38,19 @@ struct BalancerPickSelector: AddressSelector {
 extension ProxyIntegrationTests {
     @Suite(.timeLimit(.minutes(1)))
     struct BalancerPickTests {
+        /// A proxy on an ephemeral loopback port sending every request to `balancer` (3 retries).
+        static func proxy(_ balancer: UpstreamBalancer, workers: Int) async throws -> (ProxyServer, Int) {
+            let service = ProxyService(name: "pool", connectTimeout: .seconds(2), retries: 3,
+                                       selector: BalancerPickSelector(balancer: balancer))
+            var logger = Logger(label: "proxy-test")
+            logger.logLevel = .critical
+            let server = ProxyServer(
+                settings: .init(host: "127.0.0.1", port: 0, workers: workers),
+                configuration: ProxyConfiguration(router: StaticRouter(service: service)), logger: logger
+            )
+            return (server, try await server.start())
+        }
+
         @Test func everyPickIsHandedBackOnce() async throws {
             let up = try await TestBackend.start(name: "up")
             let down = try await UpstreamFailureTests.closedPortAddress()
@@ -47,14 +60,7 @@ extension ProxyIntegrationTests {
                 targets: [TargetSpec(host: "127.0.0.1", port: up.address.port), TargetSpec(host: "127.0.0.1", port: down.port)],
                 loops: 2, seed: 7, now: .now
             )
-            let service = ProxyService(name: "pool", connectTimeout: .seconds(2), retries: 3, selector: BalancerPickSelector(balancer: balancer))
-            var logger = Logger(label: "proxy-test")
-            logger.logLevel = .critical
-            let server = ProxyServer(
-                settings: .init(host: "127.0.0.1", port: 0, workers: 2),
-                configuration: ProxyConfiguration(router: StaticRouter(service: service)), logger: logger
-            )
-            let port = try await server.start()
+            let (server, port) = try await Self.proxy(balancer, workers: 2)
             defer { Task { try? await server.stop(grace: .seconds(1)) } }
 
             let client = try TestClient(port: port)
@@ -87,14 +93,7 @@ extension ProxyIntegrationTests {
                 loops: 1, seed: 7, now: .now
             )
             // The ring excludes addresses a request already tried, so the third attempt finds none left.
-            let service = ProxyService(name: "pool", connectTimeout: .seconds(2), retries: 3, selector: BalancerPickSelector(balancer: balancer))
-            var logger = Logger(label: "proxy-test")
-            logger.logLevel = .critical
-            let server = ProxyServer(
-                settings: .init(host: "127.0.0.1", port: 0, workers: 1),
-                configuration: ProxyConfiguration(router: StaticRouter(service: service)), logger: logger
-            )
-            let port = try await server.start()
+            let (server, port) = try await Self.proxy(balancer, workers: 1)
             defer { Task { try? await server.stop(grace: .seconds(1)) } }
 
             let client = try TestClient(port: port)

@@ -137,38 +137,31 @@ public struct NodeSettings: Sendable, Hashable {
     /// An `ssl` Admin API listener needs both files; a certificate without its key (or the reverse) is a
     /// half-made change either way.
     func adminTLSIssues() -> [ConfigIssue] {
-        var issues: [ConfigIssue] = []
-        if let ssl = adminListen.first(where: \.ssl) {
-            if adminSSLCert == nil {
-                issues.append(.error(.required, "admin_ssl_cert",
-                                     "required by admin_listen \"\(ssl)\": the PEM certificate file to serve"))
-            }
-            if adminSSLCertKey == nil {
-                issues.append(.error(.required, "admin_ssl_cert_key",
-                                     "required by admin_listen \"\(ssl)\": the PEM private key file of admin_ssl_cert"))
-            }
-        } else if (adminSSLCert == nil) != (adminSSLCertKey == nil) {
-            let missing = adminSSLCert == nil ? "admin_ssl_cert" : "admin_ssl_cert_key"
-            let given = adminSSLCert == nil ? "admin_ssl_cert_key" : "admin_ssl_cert"
-            issues.append(.error(.required, missing, "required with \(given)"))
-        }
-        return issues
+        NodeSettings.tlsIssues(listen: adminListen, listenKey: "admin_listen", certificate: adminSSLCert,
+                               certificateKey: "admin_ssl_cert", key: adminSSLCertKey, keyKey: "admin_ssl_cert_key")
     }
 
-    /// An `ssl` proxy listener needs `ssl_cert` and `ssl_cert_key`; one file without the other is refused too.
+    /// The same rule for `ssl` proxy listeners and `ssl_cert`/`ssl_cert_key`.
     func proxyTLSIssues() -> [ConfigIssue] {
+        NodeSettings.tlsIssues(listen: proxyListen, listenKey: "proxy_listen", certificate: sslCert,
+                               certificateKey: "ssl_cert", key: sslCertKey, keyKey: "ssl_cert_key")
+    }
+
+    private static func tlsIssues(listen: [ListenAddress], listenKey: String, certificate: String?, certificateKey: String,
+                                  key: String?, keyKey: String) -> [ConfigIssue] {
         var issues: [ConfigIssue] = []
-        if let ssl = proxyListen.first(where: \.ssl) {
-            if sslCert == nil {
-                issues.append(.error(.required, "ssl_cert", "required by proxy_listen \"\(ssl)\": the PEM certificate file to serve"))
+        if let ssl = listen.first(where: \.ssl) {
+            if certificate == nil {
+                issues.append(.error(.required, certificateKey,
+                                     "required by \(listenKey) \"\(ssl)\": the PEM certificate file to serve"))
             }
-            if sslCertKey == nil {
-                issues.append(.error(.required, "ssl_cert_key",
-                                     "required by proxy_listen \"\(ssl)\": the PEM private key file of ssl_cert"))
+            if key == nil {
+                issues.append(.error(.required, keyKey,
+                                     "required by \(listenKey) \"\(ssl)\": the PEM private key file of \(certificateKey)"))
             }
-        } else if (sslCert == nil) != (sslCertKey == nil) {
-            let missing = sslCert == nil ? "ssl_cert" : "ssl_cert_key"
-            let given = sslCert == nil ? "ssl_cert_key" : "ssl_cert"
+        } else if (certificate == nil) != (key == nil) {
+            let missing = certificate == nil ? certificateKey : keyKey
+            let given = certificate == nil ? keyKey : certificateKey
             issues.append(.error(.required, missing, "required with \(given)"))
         }
         return issues
