@@ -25,6 +25,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     var clientIP: IPAddress? = nil
     var clientIPText = ""
     var portText = ""
+    /// Forwarding header bytes fixed for this connection (built in `handlerAdded`).
+    var fixedForwarding: UpstreamRequestWriter.ConnectionForwarding? = nil
 
     var exchange = Exchange()
     var serial = 0
@@ -73,6 +75,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             clientIPText = remote.ipAddress ?? ""
             clientIP = IPAddress(clientIPText)
         }
+        fixedForwarding = UpstreamRequestWriter.ConnectionForwarding(
+            clientIP: clientIPText, proto: https ? "https" : "http", port: portText,
+            allocator: context.channel.allocator)
         loop.clients[ObjectIdentifier(self)] = self
         loop.statistics.bump(loop.statistics.accepted)
         loop.statistics.bump(loop.statistics.open)
@@ -223,6 +228,15 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Starting a request
 
+    /// `fixedForwarding`, built on first use if the connection skipped `handlerAdded`'s setup.
+    var connectionForwarding: UpstreamRequestWriter.ConnectionForwarding {
+        if let fixedForwarding { return fixedForwarding }
+        let built = UpstreamRequestWriter.ConnectionForwarding(
+            clientIP: clientIPText, proto: https ? "https" : "http", port: portText, allocator: context.channel.allocator)
+        fixedForwarding = built
+        return built
+    }
+
     func start(_ head: HTTPRequestHead) {
         let configuration = loop.shared.configuration.load(ordering: .acquiring)
         serial &+= 1
@@ -286,7 +300,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             facts: facts,
             route: route,
             forwarding: .init(clientIP: clientIPText, proto: https ? "https" : "http", port: portText,
-                              requestId: exchange.requestId),
+                              requestId: exchange.requestId, fixed: connectionForwarding),
             tunnel: exchange.upgradeRequested,
             into: &buffer
         )

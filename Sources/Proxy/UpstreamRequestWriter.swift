@@ -9,6 +9,32 @@ enum UpstreamRequestWriter {
         var proto: StaticString
         var port: String
         var requestId: RequestId
+        /// The same for every request of a connection, built once by `ConnectionForwarding`.
+        var fixed: ConnectionForwarding
+    }
+
+    /// The forwarding header bytes that depend only on the client connection, rendered once per
+    /// connection so a request copies them in one piece instead of several small writes.
+    struct ConnectionForwarding {
+        /// `X-Forwarded-For: <client>\r\nX-Forwarded-Proto: <proto>` for a request without its own
+        /// `X-Forwarded-For`.
+        let forwardedForAndProto: ByteBuffer
+        /// `\r\nX-Forwarded-Port: <port>\r\nVia: `.
+        let portAndVia: ByteBuffer
+
+        init(clientIP: String, proto: StaticString, port: String, allocator: ByteBufferAllocator) {
+            var first = allocator.buffer(capacity: 64 + clientIP.utf8.count)
+            first.writeStaticString("X-Forwarded-For: ")
+            first.writeString(clientIP)
+            first.writeStaticString("\r\nX-Forwarded-Proto: ")
+            first.writeStaticString(proto)
+            forwardedForAndProto = first
+            var second = allocator.buffer(capacity: 48)
+            second.writeStaticString("\r\nX-Forwarded-Port: ")
+            second.writeString(port)
+            second.writeStaticString("\r\nVia: ")
+            portAndVia = second
+        }
     }
 
     static func write(
@@ -49,27 +75,26 @@ enum UpstreamRequestWriter {
             buffer.writeString(header.value)
             buffer.writeStaticString("\r\n")
         }
-        buffer.writeStaticString("X-Forwarded-For: ")
         if let existing = facts.forwardedFor {
+            buffer.writeStaticString("X-Forwarded-For: ")
             buffer.writeString(existing)
             buffer.writeStaticString(", ")
+            buffer.writeString(forwarding.clientIP)
+            buffer.writeStaticString("\r\nX-Forwarded-Proto: ")
+            buffer.writeStaticString(forwarding.proto)
+        } else {
+            buffer.writeImmutableBuffer(forwarding.fixed.forwardedForAndProto)
         }
-        buffer.writeString(forwarding.clientIP)
-        buffer.writeStaticString("\r\nX-Forwarded-Proto: ")
-        buffer.writeStaticString(forwarding.proto)
         if let host = facts.host {
             buffer.writeStaticString("\r\nX-Forwarded-Host: ")
             buffer.writeString(host)
         }
-        buffer.writeStaticString("\r\nX-Forwarded-Port: ")
-        buffer.writeString(forwarding.port)
-        buffer.writeStaticString("\r\nVia: ")
+        buffer.writeImmutableBuffer(forwarding.fixed.portAndVia)
         if let existing = facts.via {
             buffer.writeString(existing)
             buffer.writeStaticString(", ")
         }
-        buffer.writeStaticString(head.version.minor == 0 ? "1.0 switchyard" : "1.1 switchyard")
-        buffer.writeStaticString("\r\nX-Request-Id: ")
+        buffer.writeStaticString(head.version.minor == 0 ? "1.0 switchyard\r\nX-Request-Id: " : "1.1 switchyard\r\nX-Request-Id: ")
         if let id = facts.clientRequestId {
             buffer.writeString(id)
         } else {
