@@ -76,7 +76,7 @@ extension ProxyConnectionHandler {
                 context.write(wrapOutboundOut(out), promise: nil)
                 context.write(wrapOutboundOut(body), promise: nil)
             }
-            responseBuffer = out
+            keepForReuse(out)
         } else {
             context.write(wrapOutboundOut(body), promise: nil)
         }
@@ -86,12 +86,20 @@ extension ProxyConnectionHandler {
         }
     }
 
+    /// Keeps a small assembly buffer for the next response; a large one (a big head or coalesced body) is let
+    /// go, so an idle keep-alive client does not pin kilobytes of memory.
+    func keepForReuse(_ buffer: ByteBuffer) {
+        responseBuffer = buffer.capacity <= Self.reusedBufferCapacity ? buffer : nil
+    }
+
+    static let reusedBufferCapacity = 8192
+
     /// Writes the response head held back for coalescing, if any; before anything else goes to the
     /// client after it (end of response, end of a read, failure, tunnel).
     func writeHeldHead() {
         guard let out = heldHead.take() else { return }
         context.write(wrapOutboundOut(out), promise: nil)
-        responseBuffer = out
+        keepForReuse(out)
         clientFlushNeeded = true
     }
 
