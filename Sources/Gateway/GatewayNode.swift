@@ -23,6 +23,8 @@ public final class GatewayNode: Sendable {
     public let health: HealthMonitors
     public let proxy: ProxyServer
     private let tlsContexts: UpstreamTLSContexts
+    /// The certificate of `ssl` proxy listeners, replaced by `reloadCertificates()`; nil without one.
+    private let listenerTLS: ListenerTLS?
     private let generation = ManagedAtomic<Int>(0)
     private let logger: Logger
 
@@ -61,7 +63,11 @@ public final class GatewayNode: Sendable {
         }
         let listeners: [ProxyServer.Settings.Listener]
         do {
-            listeners = try GatewayNode.listeners(settings)
+            let tls = try GatewayNode.listenerTLSContext(settings).map(ListenerTLS.init)
+            listenerTLS = tls
+            listeners = settings.proxyListen.map { listen in
+                ProxyServer.Settings.Listener(host: listen.host, port: listen.port, tls: listen.ssl ? tls : nil)
+            }
         } catch {
             resolver.shutdown()
             throw error
@@ -73,27 +79,29 @@ public final class GatewayNode: Sendable {
             logger: logger)
     }
 
-    /// Every `proxy_listen` address; `ssl` ones terminate TLS with `ssl_cert`/`ssl_cert_key`, read and checked
-    /// here so a bad file stops the node at start with the setting and file named.
-    static func listeners(_ settings: NodeSettings) throws(GatewayError) -> [ProxyServer.Settings.Listener] {
-        var tls: NIOSSLContext?
-        if settings.proxyListen.contains(where: \.ssl) {
-            guard let certificate = settings.sslCert, let key = settings.sslCertKey else {
-                throw GatewayError("an ssl proxy_listen needs ssl_cert and ssl_cert_key")
-            }
-            do {
-                let loaded = try AdminTLS.load(certificatePath: certificate, keyPath: key,
-                                               certificateSetting: "ssl_cert", keySetting: "ssl_cert_key")
-                tls = try NIOSSLContext(configuration: loaded.configuration)
-            } catch let error as AdminServerError {
-                throw GatewayError(error.message)
-            } catch {
-                throw GatewayError("ssl_cert: cannot set up TLS: \(error)")
-            }
+    /// The server context of `ssl` proxy listeners from `ssl_cert`/`ssl_cert_key` (nil without such a listener),
+    /// read and checked so a bad file is refused with the setting and file named.
+    static func listenerTLSContext(_ settings: NodeSettings) throws(GatewayError) -> NIOSSLContext? {
+        guard settings.proxyListen.contains(where: \.ssl) else { return nil }
+        guard let certificate = settings.sslCert, let key = settings.sslCertKey else {
+            throw GatewayError("an ssl proxy_listen needs ssl_cert and ssl_cert_key")
         }
-        return settings.proxyListen.map { listen in
-            ProxyServer.Settings.Listener(host: listen.host, port: listen.port, tls: listen.ssl ? tls : nil)
+        do {
+            let loaded = try AdminTLS.load(certificatePath: certificate, keyPath: key,
+                                           certificateSetting: "ssl_cert", keySetting: "ssl_cert_key")
+            return try NIOSSLContext(configuration: loaded.configuration)
+        } catch let error as AdminServerError {
+            throw GatewayError(error.message)
+        } catch {
+            throw GatewayError("ssl_cert: cannot set up TLS: \(error)")
         }
+    }
+
+    /// Reads `ssl_cert`/`ssl_cert_key` again (certificate rotation, on SIGHUP): new client connections get the
+    /// new certificate, open ones keep theirs. A file that fails the checks changes nothing and is reported.
+    public func reloadCertificates() throws(GatewayError) {
+        guard let listenerTLS, let context = try GatewayNode.listenerTLSContext(settings) else { return }
+        listenerTLS.replace(with: context)
     }
 
     static func poolSettings(_ settings: NodeSettings) -> PoolSettings {

@@ -19,9 +19,9 @@ public final class ProxyServer: Sendable {
             /// 0 binds an ephemeral port (tests); `start()` returns the real one.
             public var port: Int
             /// Terminates TLS from clients (`proxy_listen … ssl`); their requests route as `https`.
-            public var tls: NIOSSLContext?
+            public var tls: ListenerTLS?
 
-            public init(host: String, port: Int, tls: NIOSSLContext? = nil) {
+            public init(host: String, port: Int, tls: ListenerTLS? = nil) {
                 self.host = host
                 self.port = port
                 self.tls = tls
@@ -164,7 +164,7 @@ public final class ProxyServer: Sendable {
     }
 
     static func configureClientPipeline(_ channel: any Channel, loop: LoopContext, limits: ProxyLimits,
-                                        tls: NIOSSLContext? = nil) throws {
+                                        tls: ListenerTLS? = nil) throws {
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes + limits.maxURILength
@@ -175,7 +175,7 @@ public final class ProxyServer: Sendable {
         let proxy = ProxyConnectionHandler(loop: loop, limits: limits, https: tls != nil)
         proxy.setDecoder(decoder)
         let sync = channel.pipeline.syncOperations
-        if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
+        if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls.current)) }
         try sync.addHandler(RequestHeadGuard(proxy: proxy, limits: limits))
         try sync.addHandler(decoder)
         try sync.addHandler(proxy)

@@ -142,6 +142,11 @@ struct StartCommand: AsyncParsableCommand {
                 } catch {
                     FileHandle.standardError.write(Data("switchyard: reload failed, still serving the previous configuration:\n\(error)\n".utf8))
                 }
+                do {
+                    try node.reloadCertificates()
+                } catch {
+                    FileHandle.standardError.write(Data("switchyard: certificate reload failed, still serving the previous certificate: \(error.message)\n".utf8))
+                }
                 continue
             }
             break
