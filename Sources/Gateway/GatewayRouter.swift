@@ -60,7 +60,7 @@ struct GatewayRouter: ProxyRouter {
         case .targetHost: hostHeader = binding.defaultHost
         }
         return ProxyRoute(
-            name: match.target.route.name ?? match.target.route.id.uuidString.lowercased(),
+            name: match.target.displayName,
             upstreamTarget: upstreamTarget,
             hostHeader: Substring(hostHeader),
             maxBodyBytes: match.target.route.maxRequestBodySize.map(Int64.init) ?? defaultMaxBodyBytes,

@@ -20,12 +20,15 @@ public final class RouteTarget: Sendable {
 
     /// The Host header when the route does not preserve the client's: fixed per route, so computed once here.
     public let upstreamHostHeader: UpstreamHostHeader
+    /// The route's name, else its id: how logs and error bodies name it, computed once rather than per request.
+    public let displayName: String
 
     public init(route: Route, service: Service?, destination: Destination?, keyAuth: KeyAuthConfig?) {
         self.route = route
         self.service = service
         self.destination = destination
         self.keyAuth = keyAuth
+        self.displayName = route.name ?? route.id.uuidString.lowercased()
         switch destination {
         case let .upstream(upstream)?:
             upstreamHostHeader = upstream.hostHeader.map { .value($0) } ?? .targetHost
