@@ -52,6 +52,7 @@ public struct AdminAPI: Sendable {
         router.add(middleware: AdminAuthMiddleware<AdminRequestContext>(store: store, alwaysRequired: requireToken,
                                                                          logger: logger))
         addNodeRoutes(router)
+        addMetricsRoute(router)
         addConfigRoutes(router)
         addEntityRoutes(router)
         addHealthRoutes(router)
