@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The Admin API listening on a socket, stopped gracefully: `stop` lets requests in progress finish.
 public final class AdminServer: Sendable {
@@ -67,11 +68,8 @@ public struct AdminServerError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Carries a startup failure out of the server task.
-///
-/// `@unchecked Sendable` is sound: `value` is only touched while holding `lock`.
-private final class FailureBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: String?
-    func set(_ text: String) { lock.withLock { value = text } }
-    func get() -> String? { lock.withLock { value } }
+private final class FailureBox: Sendable {
+    private let value = Mutex<String?>(nil)
+    func set(_ text: String) { value.withLock { $0 = text } }
+    func get() -> String? { value.withLock { $0 } }
 }

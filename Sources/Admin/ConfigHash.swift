@@ -1,6 +1,7 @@
 import Config
 import Crypto
 import Foundation
+import Synchronization
 
 /// Kong's `configuration_hash`: 32 hex digits (MD5, as Kong) over the configuration's canonical JSON export, so
 /// the same entities give the same hash however the file was formatted; no entities at all give Kong's 32 zeros. Not a security check: it only tells a
@@ -22,16 +23,13 @@ enum ConfigHash {
 }
 
 /// The hash of the stored configuration, computed once per generation rather than on every `/status`.
-///
-/// `@unchecked Sendable` is sound: `last` is only read or written while holding `lock`.
-final class ConfigHashCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var last: (generation: Int, hash: String)?
+final class ConfigHashCache: Sendable {
+    private let last = Mutex<(generation: Int, hash: String)?>(nil)
 
     func hash(generation: Int, config: DeclarativeConfig) -> String {
-        if let last = lock.withLock({ last }), last.generation == generation { return last.hash }
+        if let cached = last.withLock({ $0 }), cached.generation == generation { return cached.hash }
         let hash = ConfigHash.of(config)
-        lock.withLock { last = (generation, hash) }
+        last.withLock { $0 = (generation, hash) }
         return hash
     }
 }

@@ -44,14 +44,9 @@ struct UpstreamTLSContexts: Sendable {
         return UpstreamTLS(context: verify ? verifying : trusting, serverName: serverName, verifies: verify)
     }
 
-    /// `example.com:8443` → `example.com`; `[::1]:443` → `::1`.
+    /// `example.com:8443` → `example.com`; `[::1]:443` → `::1` (Kong's host:port syntax, as targets use it).
     static func hostPart(_ hostHeader: String) -> String {
-        if hostHeader.hasPrefix("["), let close = hostHeader.firstIndex(of: "]") {
-            return String(hostHeader[hostHeader.index(after: hostHeader.startIndex)..<close])
-        }
-        if let colon = hostHeader.lastIndex(of: ":"), hostHeader.firstIndex(of: ":") == colon {
-            return String(hostHeader[..<colon])
-        }
-        return hostHeader
+        guard case .success(let parsed) = Target.parse(hostHeader) else { return hostHeader }
+        return parsed.host
     }
 }

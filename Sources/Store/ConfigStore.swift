@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import GRDB
+import Synchronization
 
 /// The configuration database: entities as rows in one SQLite file, written in transactions, with the whole
 /// configuration kept in memory as a `StoreSnapshot` refreshed after every commit.
@@ -10,7 +11,7 @@ import GRDB
 public final class ConfigStore: Sendable {
     public let path: String
     private let database: DatabaseQueue
-    private let current: LockedValue<StoreSnapshot>
+    private let current: Mutex<StoreSnapshot>
     private let writer = NSLock()
 
     /// Opens (creating if needed) the database at `path` (`:memory:` for one that lives only in memory). With
@@ -39,8 +40,9 @@ public final class ConfigStore: Sendable {
                 throw StoreError(.schemaOutdated, "database \(path) needs migrations \(status.pending.joined(separator: ", ")): run `switchyard migrations up`")
             }
         }
-        current = LockedValue(StoreSnapshot(config: DeclarativeConfig(), generation: 0))
-        current.set(try readSnapshot())
+        current = Mutex(StoreSnapshot(config: DeclarativeConfig(), generation: 0))
+        let first = try readSnapshot()
+        current.withLock { $0 = first }
     }
 
     /// Applied and pending migrations of the database at `path`, without changing it.
@@ -78,7 +80,7 @@ public final class ConfigStore: Sendable {
     }
 
     /// The configuration as last committed.
-    public var snapshot: StoreSnapshot { current.get() }
+    public var snapshot: StoreSnapshot { current.withLock { $0 } }
 
     /// Whether the database answers a trivial query now.
     public var isReachable: Bool {
@@ -112,7 +114,7 @@ public final class ConfigStore: Sendable {
     public func update<E: Error>(_ change: (DeclarativeConfig) throws(E) -> DeclarativeConfig) throws -> StoreSnapshot {
         writer.lock()
         defer { writer.unlock() }
-        let before = current.get()
+        let before = current.withLock { $0 }
         let next = try change(before.config)
         let generation = before.generation + 1
         let rows = EntityRow.rows(of: next)
@@ -124,7 +126,7 @@ public final class ConfigStore: Sendable {
             throw StoreError(.io, "cannot write configuration to \(path): \(Self.describe(error))", underlying: error)
         }
         let snapshot = StoreSnapshot(config: next, generation: generation)
-        current.set(snapshot)
+        current.withLock { $0 = snapshot }
         return snapshot
     }
 
@@ -134,7 +136,7 @@ public final class ConfigStore: Sendable {
         writer.lock()
         defer { writer.unlock() }
         let snapshot = try readSnapshot()
-        current.set(snapshot)
+        current.withLock { $0 = snapshot }
         return snapshot
     }
 

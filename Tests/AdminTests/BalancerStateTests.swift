@@ -3,6 +3,7 @@ import Balancer
 import DNSWire
 import Foundation
 import Testing
+import Synchronization
 
 @Suite struct BalancerStateTests {
     /// A balancer for `pool.internal`: an IP target, an SRV name with two entries, and a name with no answer.
@@ -130,10 +131,9 @@ import Testing
     }
 }
 
-/// `@unchecked Sendable` is sound: `items` is only touched while holding `lock`.
-final class Marks: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [String] = []
-    func add(_ item: String) { lock.withLock { items.append(item) } }
-    var all: [String] { lock.withLock { items } }
+/// Health overrides the Admin API asked for, in order.
+final class Marks: Sendable {
+    private let items = Mutex<[String]>([])
+    func add(_ item: String) { items.withLock { $0.append(item) } }
+    var all: [String] { items.withLock { $0 } }
 }

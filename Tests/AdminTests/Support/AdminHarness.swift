@@ -7,6 +7,7 @@ import HummingbirdTesting
 import NIOCore
 import Store
 import Testing
+import Synchronization
 
 /// An Admin API over a store in a temporary file, with a record of every configuration handed to the node.
 final class AdminHarness: Sendable {
@@ -65,15 +66,7 @@ final class AdminHarness: Sendable {
 
 /// Configurations the Admin API handed to the node, in order.
 final class AppliedConfigs: Sendable {
-    private let box = Box()
-    func append(_ config: DeclarativeConfig) { box.append(config) }
-    var all: [DeclarativeConfig] { box.all }
-
-    /// `@unchecked Sendable` is sound: `items` is only touched while holding `lock`.
-    private final class Box: @unchecked Sendable {
-        private let lock = NSLock()
-        private var items: [DeclarativeConfig] = []
-        func append(_ config: DeclarativeConfig) { lock.withLock { items.append(config) } }
-        var all: [DeclarativeConfig] { lock.withLock { items } }
-    }
+    private let items = Mutex<[DeclarativeConfig]>([])
+    func append(_ config: DeclarativeConfig) { items.withLock { $0.append(config) } }
+    var all: [DeclarativeConfig] { items.withLock { $0 } }
 }
