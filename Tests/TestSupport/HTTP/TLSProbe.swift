@@ -15,6 +15,12 @@ public enum TLSProbe {
 
     public struct Timeout: Error {}
     public struct NoAnswer: Error {}
+    /// The connection closed before an answer and TLS reported no error: says which step was under way.
+    public struct ClosedEarly: Error, CustomStringConvertible {
+        public var step: String
+        public var underlying: String
+        public var description: String { "connection closed during \(step): \(underlying)" }
+    }
 
     /// Keeps the first error the TLS handler raises, which NIOAsyncChannel would otherwise turn into a plain close.
     final class ErrorRecorder: ChannelInboundHandler, Sendable {
@@ -55,7 +61,8 @@ public enum TLSProbe {
                 return try await exchange(channel, path: path, serverName: serverName, recorder: recorder)
             } catch {
                 // A failed handshake closes the channel: a write may then fail first, with the TLS error recorded.
-                throw recorder.error ?? error
+                if let tlsError = recorder.error { throw tlsError }
+                throw ClosedEarly(step: "the request to \(host):\(port)\(path)", underlying: "\(error)")
             }
         }
     }
