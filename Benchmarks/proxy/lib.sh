@@ -15,6 +15,7 @@ declare -A BENCH_USED_PORTS=()
 BENCH_DIR=""            # scratch directory of this run (configs, logs)
 BENCH_KEEP=0            # 1: keep BENCH_DIR after exit
 BENCH_CLEANED=0
+BENCH_AT_EXIT=()         # commands bench_cleanup runs first (e.g. removing perf probes this run added)
 
 bench_log() { printf '%s: %s\n' "$BENCH_SCRIPT" "$*" >&2; }
 bench_die() {
@@ -83,6 +84,9 @@ bench_cleanup() {
     ((BENCH_CLEANED)) && return 0
     BENCH_CLEANED=1
     local i
+    for ((i = ${#BENCH_AT_EXIT[@]} - 1; i >= 0; i--)); do
+        eval "${BENCH_AT_EXIT[i]}" || true
+    done
     for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do
         bench_stop "${BENCH_PIDS[i]}"
     done

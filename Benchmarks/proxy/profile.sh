@@ -17,6 +17,9 @@ Usage: Benchmarks/proxy/profile.sh [options]
   --size small|4k     response size (default small)
   --workers N         worker threads/processes (default 1)
   --perf FILE         also record a perf profile (cpu-clock, call graphs) of the proxy into FILE
+  --syscalls          also count the proxy's system calls per request (perf syscall tracepoints)
+  --allocs            also count the proxy's heap allocations per request (perf uprobes on libc's
+                      malloc, calloc, realloc, posix_memalign, memalign; needs root; slows the proxy)
   --switchyard PATH   Switchyard binary (default $SWITCHYARD_BIN, else .build/release/switchyard)
 Environment: SWITCHYARD_EXTRA_ARGS (appended to `switchyard start`).
 EOF
@@ -28,6 +31,8 @@ connections=64
 size=small
 workers=1
 perf_out=""
+syscalls=0
+allocs=0
 sy_arg=""
 while (($#)); do
     case "$1" in
@@ -37,6 +42,8 @@ while (($#)); do
         --size) size="${2:?}"; shift 2 ;;
         --workers) workers="${2:?}"; shift 2 ;;
         --perf) perf_out="${2:?}"; shift 2 ;;
+        --syscalls) syscalls=1; shift ;;
+        --allocs) allocs=1; shift ;;
         --switchyard) sy_arg="${2:?}"; shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; bench_die "unknown argument: $1" ;;
@@ -49,7 +56,24 @@ for v in "$duration" "$connections" "$workers"; do
 done
 
 bench_need_tools wrk haproxy nginx curl ss timeout
-[[ -z "$perf_out" ]] || bench_need_tools perf
+[[ -z "$perf_out" && "$syscalls" == 0 && "$allocs" == 0 ]] || bench_need_tools perf
+
+# Uprobes on libc's allocation entry points; the ones this run adds are removed at exit.
+alloc_events=()
+if [[ "$allocs" == 1 ]]; then
+    libc="$(ldconfig -p | awk '/libc\.so\.6 .*x86-64|libc\.so\.6 .*AArch64/ { print $NF; exit }')"
+    [[ -n "$libc" && -e "$libc" ]] || bench_die "--allocs: libc.so.6 not found"
+    existing="$(perf probe -l 2>/dev/null || true)"
+    for fn in malloc calloc realloc posix_memalign memalign; do
+        event="probe_libc:$fn"
+        if ! grep -q "^ *$event " <<<"$existing"; then
+            perf probe -q -x "$libc" --add "$fn" >/dev/null 2>&1 ||
+                bench_die "--allocs: perf probe could not add $fn (needs root and uprobes)"
+            BENCH_AT_EXIT+=("perf probe -q -d '$event' >/dev/null 2>&1")
+        fi
+        alloc_events+=("$event")
+    done
+fi
 bench_init
 bench_start_backends
 
@@ -105,9 +129,23 @@ if [[ -n "$perf_out" ]]; then
         -- sleep "$duration" >"$BENCH_DIR/perf.log" 2>&1 &
     perf_pid=$!
 fi
+alloc_pid=""
+if [[ "$allocs" == 1 ]]; then
+    perf stat -x, -e "$(IFS=,; echo "${alloc_events[*]}")" -p "$(IFS=,; echo "${pids[*]}")" \
+        -o "$BENCH_DIR/allocs.csv" -- sleep "$duration" >"$BENCH_DIR/perf-allocs.log" 2>&1 &
+    alloc_pid=$!
+fi
+stat_pid=""
+if [[ "$syscalls" == 1 ]]; then
+    perf stat -x, -e 'syscalls:sys_enter_*' -p "$(IFS=,; echo "${pids[*]}")" -o "$BENCH_DIR/syscalls.csv" \
+        -- sleep "$duration" >"$BENCH_DIR/perf-stat.log" 2>&1 &
+    stat_pid=$!
+fi
 bench_wrk "$BENCH_DIR/wrk.txt" "$duration" "$connections" "$BENCH_HOME/lua/report.lua" "http://127.0.0.1:$port/$size"
 read -r u1 s1 < <(cpu_ticks)
 [[ -z "$perf_pid" ]] || wait "$perf_pid" || true
+[[ -z "$stat_pid" ]] || wait "$stat_pid" || true
+[[ -z "$alloc_pid" ]] || wait "$alloc_pid" || true
 
 requests="$(bench_wrk_field "$BENCH_DIR/wrk.txt" requests)"
 rps="$(bench_wrk_field "$BENCH_DIR/wrk.txt" rps)"
@@ -120,3 +158,24 @@ awk -v n="$requests" -v u="$((u1 - u0))" -v s="$((s1 - s0))" -v hz="$hz" -v rps=
         printf "%s workers=%s size=%s: %.0f req/s, p50 %s us, p99 %s us; CPU per request: %.1f us user + %.1f us kernel = %.1f us\n",
             proxy, w, size, rps, p50, p99, u / hz * 1e6 / n, s / hz * 1e6 / n, (u + s) / hz * 1e6 / n }'
 [[ -z "$perf_out" ]] || bench_log "perf profile in $perf_out (perf report -i $perf_out --no-children)"
+if [[ "$syscalls" == 1 ]]; then
+    # perf counts over the same window as wrk (both run for --duration seconds).
+    awk -F, -v n="$requests" '$1 ~ /^[0-9]+$/ && $1 > 0 {
+            name = $3; sub(/^syscalls:sys_enter_/, "", name); total += $1; count[name] = $1 }
+        END {
+            if (n <= 0) exit
+            printf "system calls per request: %.2f (", total / n
+            sep = ""
+            for (k in count) if (count[k] / n >= 0.01) { printf "%s%s %.2f", sep, k, count[k] / n; sep = ", " }
+            print ")" }' "$BENCH_DIR/syscalls.csv"
+fi
+if [[ "$allocs" == 1 ]]; then
+    awk -F, -v n="$requests" '$1 ~ /^[0-9]+$/ {
+            name = $3; sub(/^probe_libc:/, "", name); total += $1; count[name] = $1 }
+        END {
+            if (n <= 0) exit
+            printf "heap allocations per request: %.2f (", total / n
+            sep = ""
+            for (k in count) if (count[k] / n >= 0.01) { printf "%s%s %.2f", sep, k, count[k] / n; sep = ", " }
+            print ")" }' "$BENCH_DIR/allocs.csv"
+fi

@@ -23,7 +23,7 @@ struct GatewayRouter: ProxyRouter {
     /// The node-wide request body limit, for routes that set none (nil: no limit).
     let defaultMaxBodyBytes: Int64?
 
-    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: HTTPHeaders, https: Bool) -> ProxyRoute? {
+    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool) -> ProxyRoute? {
         let request = RouteRequest(method: method.rawValue, host: host.map(String.init), target: String(uri),
                                    scheme: https ? .https : .http)
         let match: RouteMatch
@@ -87,14 +87,14 @@ struct GatewayRouter: ProxyRouter {
         return refusal(status, "Please use HTTPS protocol", headers: [(name: "Location", value: "https://\(host)\(uri)")])
     }
 
-    private func hashKey(_ input: UpstreamSettings.HashInput, headers: HTTPHeaders, uri: Substring) -> Substring? {
+    private func hashKey(_ input: UpstreamSettings.HashInput, headers: RequestHeaders, uri: Substring) -> Substring? {
         switch input {
         case .none, .ip:
             return nil
         case .header(let name):
             return headers.first(name: name).map { Substring($0) }
         case .cookie(let name):
-            for cookieHeader in headers[canonicalForm: "cookie"] {
+            for cookieHeader in headers.values(name: "cookie") {
                 for pair in cookieHeader.split(separator: ";") {
                     let trimmed = pair.drop(while: { $0 == " " })
                     if trimmed.hasPrefix(name + "=") { return trimmed.dropFirst(name.count + 1) }
@@ -113,6 +113,6 @@ struct GatewayRouter: ProxyRouter {
     }
 }
 
-extension HTTPHeaders: RouteHeaders {
-    public func values(forLowercasedName name: String) -> [String] { self[name] }
+extension RequestHeaders: RouteHeaders {
+    public func values(forLowercasedName name: String) -> [String] { values(name: name) }
 }

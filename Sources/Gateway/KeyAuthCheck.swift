@@ -12,7 +12,7 @@ enum KeyAuthCheck {
         case refused(ProxyRoute.Refusal)
     }
 
-    static func check(_ config: KeyAuthConfig, headers: HTTPHeaders, uri: Substring, router: Router) -> Result {
+    static func check(_ config: KeyAuthConfig, headers: RequestHeaders, uri: Substring, router: Router) -> Result {
         var key: String?
         var header: String?
         var queryArg: String?

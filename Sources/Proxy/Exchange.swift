@@ -62,6 +62,6 @@ struct Exchange {
 
 /// A request part waiting behind the current exchange, or a protocol error to answer in order.
 enum QueuedPart {
-    case part(HTTPServerRequestPart)
+    case part(RequestEvent)
     case reject(status: Int, message: String)
 }

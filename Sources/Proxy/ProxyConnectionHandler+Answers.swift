@@ -34,7 +34,7 @@ extension ProxyConnectionHandler {
     func answer(status: Int, message: String, close: Bool, extraHeaders: [(name: String, value: String)] = []) {
         exchange.phase = .answered
         exchange.responseStarted = true
-        let keep = !close && exchange.clientKeepAlive
+        let keep = !close && exchange.clientKeepAlive && !exchange.upgradeRequested
         exchange.keepClient = keep
         let buffer = ErrorResponse.make(
             status: status, message: message, requestId: exchange.requestIdText, close: !keep,

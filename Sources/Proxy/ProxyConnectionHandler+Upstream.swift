@@ -164,14 +164,8 @@ extension ProxyConnectionHandler {
     func startTunnel() {
         exchange.phase = .tunnel
         progress.awaitingHead = false
-        guard let decoder else { return closeClientAfterFlush() }
-        let pipeline = context.pipeline.syncOperations
-        do {
-            try pipeline.addHandler(ClientTunnelHandler(proxy: self), position: .after(decoder))
-            pipeline.removeHandler(decoder, promise: nil)
-        } catch {
-            closeClientAfterFlush()
-        }
+        // Bytes the client sent after its upgrade request waited in the queue.
+        drainQueue()
     }
 
     func tunnelFromClient(_ buffer: ByteBuffer) {

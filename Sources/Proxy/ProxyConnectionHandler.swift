@@ -8,10 +8,11 @@ import NIOPosix
 /// Serves one client connection: routes each request, relays it over a pooled upstream connection on the
 /// same event loop, and relays the response back as raw bytes.
 ///
-/// Requests are parsed by NIOHTTP1 (strict); responses are framed by `ResponseFramer` and never re-encoded.
-/// Pipelined requests wait in `queue` and are answered in order. Writes are flushed once per read batch.
+/// Requests are framed and parsed strictly by `RequestFramer` (no decoder handler in between); responses are
+/// framed by `ResponseFramer`; neither is re-encoded. Pipelined requests wait in `queue` and are answered in
+/// order. Writes are flushed once per read batch.
 final class ProxyConnectionHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -21,7 +22,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// The client connection arrived on a TLS listener.
     let https: Bool
     var context: ChannelHandlerContext!
-    private(set) weak var decoder: (any RemovableChannelHandler & AnyObject)?
+    var framer: RequestFramer
     var clientIP: IPAddress? = nil
     var clientIPText = ""
     var portText = ""
@@ -57,11 +58,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         self.loop = loop
         self.limits = limits
         self.https = https
-    }
-
-    /// The decoder this handler removes when the connection becomes a tunnel.
-    func setDecoder(_ decoder: any RemovableChannelHandler & AnyObject) {
-        self.decoder = decoder
+        self.framer = RequestFramer(limits: limits)
     }
 
     var logger: Logger { loop.shared.logger }
@@ -110,15 +107,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard isOpen, !progress.rejected else { return }
-        if let parserError = error as? HTTPParserError {
-            let status = parserError == .headerOverflow ? 431 : 400
-            let message = status == 431 ? "request header fields too large" : "malformed request: \(parserError)"
-            logger.debug("refusing client request", metadata: ["client": "\(clientIPText)", "cause": "\(parserError)"])
-            rejectHead(status: status, message: message)
-        } else {
-            logger.debug("client connection error", metadata: ["client": "\(clientIPText)", "error": "\(error)"])
-            closeClient()
-        }
+        logger.debug("client connection error", metadata: ["client": "\(clientIPText)", "error": "\(error)"])
+        closeClient()
     }
 
     // MARK: Reading from the client
@@ -126,19 +116,37 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard isOpen, !progress.rejected else { return }
         inReadBatch = true
-        let part = unwrapInboundIn(data)
-        switch part {
-        case .head:
-            progress.headReceived()
-        case .end:
-            progress.messageEnded()
-        case .body:
-            break
+        var buffer = unwrapInboundIn(data)
+        while isOpen && !progress.rejected {
+            let event: RequestEvent?
+            do {
+                event = try framer.next(&buffer)
+            } catch {
+                logger.debug("refusing client request", metadata: ["client": "\(clientIPText)", "cause": "\(error.message)"])
+                return rejectHead(status: error.status, message: error.message)
+            }
+            guard let event else { break }
+            switch event {
+            case .head:
+                progress.headReceived()
+            case .end:
+                progress.messageEnded()
+            case .body, .raw:
+                break
+            }
+            if queue.isEmpty && (exchange.phase == .idle || exchange.phase == .tunnel || !exchange.requestComplete) {
+                handle(event)
+            } else {
+                queue.append(.part(event))
+            }
         }
-        if queue.isEmpty && (exchange.phase == .idle || !exchange.requestComplete) {
-            handle(part)
-        } else {
-            queue.append(.part(part))
+        // The head timer runs while a head is incomplete, from the read that brought its first bytes.
+        if framer.awaitingHead {
+            if framer.partialHeadBytes == 0 {
+                progress.startedAt = nil
+            } else if progress.startedAt == nil {
+                progress.startedAt = .now()
+            }
         }
     }
 
@@ -190,8 +198,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    func handle(_ part: HTTPServerRequestPart) {
-        switch part {
+    func handle(_ event: RequestEvent) {
+        switch event {
         case .head(let head):
             if exchange.phase == .idle {
                 start(head)
@@ -200,6 +208,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             requestBody(body)
         case .end:
             requestEnd()
+        case .raw(let bytes):
+            if exchange.phase == .tunnel { tunnelFromClient(bytes) }
         }
     }
 
@@ -213,7 +223,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 respondAndClose(status: status, message: message)
                 return
             case .part(let part):
-                if exchange.phase == .idle {
+                if exchange.phase == .tunnel {
+                    queue.removeFirst()
+                    handle(part)
+                } else if exchange.phase == .idle {
                     queue.removeFirst()
                     if case .head = part { handle(part) }
                 } else if !exchange.requestComplete {
@@ -237,27 +250,29 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         return built
     }
 
-    func start(_ head: HTTPRequestHead) {
+    func start(_ head: RequestHead) {
         let configuration = loop.shared.configuration.load(ordering: .acquiring)
         serial &+= 1
         exchange = Exchange()
         exchange.serial = serial
         exchange.requestId = loop.requestIds.next()
         loop.statistics.bump(loop.statistics.requests)
-        exchange.clientMinor = head.version.minor
+        exchange.clientMinor = head.minorVersion
         exchange.isHEAD = head.method == .HEAD
         exchange.phase = .answered
-        let facts = RequestFacts(head.headers)
+        let facts = head.facts
         exchange.clientRequestId = facts.clientRequestId
         exchange.clientKeepAlive =
-            !closeWhenIdle && (head.version.minor >= 1 ? !facts.connectionClose : facts.connectionKeepAlive)
+            !closeWhenIdle && (head.minorVersion >= 1 ? !facts.connectionClose : facts.connectionKeepAlive)
         exchange.hasBody = facts.hasBody
         exchange.chunkedBody = facts.chunked
+        // Bytes after an upgrade request are raw; unless the upstream switches protocols, the connection ends.
+        exchange.upgradeRequested = facts.connectionUpgrade && facts.upgrade != nil
 
         if let invalid = facts.invalid {
             return answer(status: 400, message: "malformed request: \(invalid)", close: true)
         }
-        if facts.host == nil && head.version.minor >= 1 {
+        if facts.host == nil && head.minorVersion >= 1 {
             return answer(status: 400, message: "malformed request: HTTP/1.1 requires a Host header", close: true)
         }
         if head.method == .CONNECT {
@@ -290,14 +305,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         if let length = facts.contentLength, length > exchange.bodyLimit {
             return answer(status: 413, message: "request body larger than \(exchange.bodyLimit) bytes", close: true)
         }
-        exchange.upgradeRequested = facts.connectionUpgrade && facts.upgrade != nil
         exchange.idempotent = Self.isIdempotent(head.method)
         exchange.attemptsLeft = route.service.retries
 
         var buffer = context.channel.allocator.buffer(capacity: UpstreamRequestWriter.estimatedSize(head, route))
         UpstreamRequestWriter.write(
             head: head,
-            facts: facts,
             route: route,
             forwarding: .init(clientIP: clientIPText, proto: https ? "https" : "http", port: portText,
                               requestId: exchange.requestId, fixed: connectionForwarding),

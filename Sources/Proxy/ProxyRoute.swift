@@ -66,5 +66,5 @@ public struct ProxyRoute: Sendable {
 public protocol ProxyRouter: Sendable {
     /// Nil answers 404 "no route matched". `https` tells whether the request arrived over TLS (route
     /// `protocols`, https-only redirects).
-    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: HTTPHeaders, https: Bool) -> ProxyRoute?
+    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool) -> ProxyRoute?
 }

@@ -165,20 +165,9 @@ public final class ProxyServer: Sendable {
 
     static func configureClientPipeline(_ channel: any Channel, loop: LoopContext, limits: ProxyLimits,
                                         tls: ListenerTLS? = nil) throws {
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
-        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes + limits.maxURILength
-        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes + limits.maxURILength
-        let decoder = ByteToMessageHandler(
-            HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits)
-        )
-        let proxy = ProxyConnectionHandler(loop: loop, limits: limits, https: tls != nil)
-        proxy.setDecoder(decoder)
         let sync = channel.pipeline.syncOperations
         if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls.current)) }
-        try sync.addHandler(RequestHeadGuard(proxy: proxy, limits: limits))
-        try sync.addHandler(decoder)
-        try sync.addHandler(proxy)
+        try sync.addHandler(ProxyConnectionHandler(loop: loop, limits: limits, https: tls != nil))
     }
 
     /// The bound port of the first listener while running.

@@ -1,4 +1,3 @@
-import NIOHTTP1
 
 /// What one pass over a client's request headers found: framing, connection handling, the
 /// headers the proxy rewrites, and any reason to refuse the request as ambiguous (smuggling).
@@ -18,40 +17,47 @@ struct RequestFacts {
     /// Set when the request must be refused with 400 and the connection closed.
     var invalid: String? = nil
 
-    init(_ headers: HTTPHeaders) {
+    init(_ headers: RequestHeaders) {
         var sawTransferEncoding = false
-        for (name, value) in headers {
-            switch RequestHeaderKind.of(name) {
-            case .host:
-                if host != nil { invalid = "more than one Host header" }
-                host = value
-            case .contentLength:
-                guard let parsed = RequestFacts.parseLength(value) else {
-                    invalid = "invalid Content-Length"
-                    continue
+        headers.bytes.withUnsafeReadableBytes { bytes in
+            for field in headers.fields {
+                let value = UnsafeRawBufferPointer(rebasing: bytes[field.value])
+                switch RequestHeaderKind.of(UnsafeRawBufferPointer(rebasing: bytes[field.name])) {
+                case .host:
+                    if host != nil { invalid = "more than one Host header" }
+                    host = String(decoding: value, as: UTF8.self)
+                case .contentLength:
+                    guard let parsed = RequestFacts.parseLength(value) else {
+                        invalid = "invalid Content-Length"
+                        continue
+                    }
+                    if contentLength != nil { invalid = "more than one Content-Length header" }
+                    contentLength = parsed
+                case .transferEncoding:
+                    if sawTransferEncoding { invalid = "more than one Transfer-Encoding header" }
+                    sawTransferEncoding = true
+                    if value.count == 7 && HeadScan.equalsLowercase(value, 0, "chunked") {
+                        chunked = true
+                    } else {
+                        invalid = "unsupported Transfer-Encoding"
+                    }
+                case .connection:
+                    scanConnection(value)
+                case .upgrade:
+                    upgrade = String(decoding: value, as: UTF8.self)
+                case .requestId:
+                    if RequestFacts.isWellFormedRequestId(value) {
+                        clientRequestId = String(decoding: value, as: UTF8.self)
+                    }
+                case .forwardedFor:
+                    let text = String(decoding: value, as: UTF8.self)
+                    forwardedFor = forwardedFor.map { $0 + ", " + text } ?? text
+                case .via:
+                    let text = String(decoding: value, as: UTF8.self)
+                    via = via.map { $0 + ", " + text } ?? text
+                default:
+                    break
                 }
-                if contentLength != nil { invalid = "more than one Content-Length header" }
-                contentLength = parsed
-            case .transferEncoding:
-                if sawTransferEncoding { invalid = "more than one Transfer-Encoding header" }
-                sawTransferEncoding = true
-                if RequestFacts.trimmed(value).equalsLowercase("chunked") {
-                    chunked = true
-                } else {
-                    invalid = "unsupported Transfer-Encoding"
-                }
-            case .connection:
-                scanConnection(value)
-            case .upgrade:
-                upgrade = value
-            case .requestId:
-                if RequestFacts.isWellFormedRequestId(value) { clientRequestId = value }
-            case .forwardedFor:
-                forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
-            case .via:
-                via = via.map { $0 + ", " + value } ?? value
-            default:
-                break
             }
         }
         if sawTransferEncoding && contentLength != nil {
@@ -61,26 +67,39 @@ struct RequestFacts {
 
     var hasBody: Bool { chunked || (contentLength ?? 0) > 0 }
 
-    private mutating func scanConnection(_ value: String) {
-        for token in value.split(separator: ",") {
-            let name = RequestFacts.trimmed(token)
-            if name.isEmpty { continue }
-            if name.equalsLowercase("close") {
+    private mutating func scanConnection(_ value: UnsafeRawBufferPointer) {
+        var i = 0
+        let end = value.count
+        while i < end {
+            while i < end && (value[i] == UInt8(ascii: " ") || value[i] == UInt8(ascii: "\t") || value[i] == UInt8(ascii: ",")) {
+                i += 1
+            }
+            let tokenStart = i
+            while i < end && value[i] != UInt8(ascii: ",") { i += 1 }
+            var tokenEnd = i
+            while tokenEnd > tokenStart && (value[tokenEnd - 1] == UInt8(ascii: " ") || value[tokenEnd - 1] == UInt8(ascii: "\t")) {
+                tokenEnd -= 1
+            }
+            let token = UnsafeRawBufferPointer(rebasing: value[tokenStart..<tokenEnd])
+            switch token.count {
+            case 0:
+                continue
+            case 5 where HeadScan.equalsLowercase(token, 0, "close"):
                 connectionClose = true
-            } else if name.equalsLowercase("keep-alive") {
+            case 10 where HeadScan.equalsLowercase(token, 0, "keep-alive"):
                 connectionKeepAlive = true
-            } else if name.equalsLowercase("upgrade") {
+            case 7 where HeadScan.equalsLowercase(token, 0, "upgrade"):
                 connectionUpgrade = true
-            } else {
-                connectionNamed.append(name.lowercased())
+            default:
+                connectionNamed.append(String(decoding: token, as: UTF8.self).lowercased())
             }
         }
     }
 
-    static func parseLength(_ value: String) -> Int64? {
+    static func parseLength(_ value: UnsafeRawBufferPointer) -> Int64? {
         var result: Int64 = 0
         var digits = 0
-        for byte in value.utf8 {
+        for byte in value {
             guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
             digits += 1
             guard digits <= 18 else { return nil }
@@ -90,10 +109,9 @@ struct RequestFacts {
     }
 
     /// 1 to 200 characters of letters, digits and `-_.:+/=`: safe to log and to relay.
-    static func isWellFormedRequestId(_ value: String) -> Bool {
-        let utf8 = value.utf8
-        guard !utf8.isEmpty, utf8.count <= 200 else { return false }
-        for byte in utf8 {
+    static func isWellFormedRequestId(_ value: UnsafeRawBufferPointer) -> Bool {
+        guard !value.isEmpty, value.count <= 200 else { return false }
+        for byte in value {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
@@ -104,12 +122,5 @@ struct RequestFacts {
             }
         }
         return true
-    }
-
-    static func trimmed<S: StringProtocol>(_ value: S) -> String {
-        var s = Substring(value)
-        while let first = s.first, first == " " || first == "\t" { s.removeFirst() }
-        while let last = s.last, last == " " || last == "\t" { s.removeLast() }
-        return String(s)
     }
 }

@@ -8,23 +8,13 @@ import NIOCore
 /// and desynchronised keep-alive connections happen.
 struct ResponseFramer {
     static let maxHeadBytes = 64 * 1024
-    static let maxChunkLineBytes = 4 * 1024
 
     private enum State {
         /// No request outstanding: any byte is an error.
         case idle
         case head
         case length(remaining: Int64)
-        case chunkSize(value: Int64, digits: Int)
-        case chunkExtension(size: Int64, length: Int)
-        case chunkSizeLF(size: Int64)
-        case chunkData(remaining: Int64)
-        case chunkDataCR
-        case chunkDataLF
-        case trailerLineStart
-        case trailerLine(length: Int)
-        case trailerLF
-        case finalLF
+        case chunked(ChunkedFraming.State)
         case untilClose
         case tunnel
     }
@@ -89,10 +79,9 @@ struct ResponseFramer {
         case .untilClose, .tunnel:
             if buffer.readableBytes == 0 { return nil }
             return .body(buffer.readSlice(length: buffer.readableBytes) ?? ByteBuffer())
-        case .chunkSize, .chunkExtension, .chunkSizeLF, .chunkData, .chunkDataCR, .chunkDataLF,
-            .trailerLineStart, .trailerLine, .trailerLF, .finalLF:
+        case .chunked(let chunkState):
             if buffer.readableBytes == 0 { return nil }
-            return dechunk ? try nextDechunked(&buffer) : try nextChunkedRaw(&buffer)
+            return dechunk ? try nextDechunked(&buffer, chunkState) : try nextChunkedRaw(&buffer, chunkState)
         }
     }
 
@@ -209,7 +198,7 @@ struct ResponseFramer {
                 state = .length(remaining: n)
             }
         case .chunked:
-            state = .chunkSize(value: 0, digits: 0)
+            state = .chunked(ChunkedFraming.start)
         case .untilClose:
             state = .untilClose
         case .tunnel:
@@ -221,166 +210,73 @@ struct ResponseFramer {
     // MARK: Chunked
 
     /// Relays chunked bytes unchanged, validating their syntax; one slice per call.
-    private mutating func nextChunkedRaw(_ buffer: inout ByteBuffer) throws(ResponseFramingError) -> ResponseEvent? {
-        let start = buffer.readerIndex
+    private mutating func nextChunkedRaw(
+        _ buffer: inout ByteBuffer, _ start: ChunkedFraming.State
+    ) throws(ResponseFramingError) -> ResponseEvent? {
+        let startIndex = buffer.readerIndex
         let count = buffer.readableBytes
         var consumed = 0
         var finished = false
-        var state = self.state
-        let outcome: ResponseFramingError? = buffer.withUnsafeReadableBytes { bytes in
+        var chunkState = start
+        let failure: String? = buffer.withUnsafeReadableBytes { bytes in
             var i = 0
             while i < count {
-                if case .chunkData(let remaining) = state {
+                if case .data(let remaining) = chunkState {
                     let take = Int(min(Int64(count - i), remaining))
                     i += take
-                    state = remaining == Int64(take) ? .chunkDataCR : .chunkData(remaining: remaining - Int64(take))
+                    chunkState = remaining == Int64(take) ? .dataCR : .data(remaining: remaining - Int64(take))
                     continue
                 }
-                switch Self.step(&state, byte: bytes[i]) {
-                case .next:
-                    i += 1
-                case .data:
+                switch ChunkedFraming.step(&chunkState, byte: bytes[i]) {
+                case .next, .data:
                     i += 1
                 case .finished:
                     i += 1
                     finished = true
-                case .error(let error):
-                    return error
+                case .error(let reason):
+                    return reason
                 }
                 if finished { break }
             }
             consumed = i
             return nil
         }
-        if let outcome { throw outcome }
-        self.state = state
-        let slice = buffer.getSlice(at: start, length: consumed) ?? ByteBuffer()
+        if let failure { throw ResponseFramingError(reason: failure) }
+        state = .chunked(chunkState)
+        let slice = buffer.getSlice(at: startIndex, length: consumed) ?? ByteBuffer()
         buffer.moveReaderIndex(forwardBy: consumed)
         if finished {
             pendingEnd = true
-            self.state = .idle
+            state = .idle
         }
         return .body(slice)
     }
 
     /// Emits only chunk data (for HTTP/1.0 clients); framing bytes are validated and dropped.
-    private mutating func nextDechunked(_ buffer: inout ByteBuffer) throws(ResponseFramingError) -> ResponseEvent? {
+    private mutating func nextDechunked(
+        _ buffer: inout ByteBuffer, _ start: ChunkedFraming.State
+    ) throws(ResponseFramingError) -> ResponseEvent? {
+        var chunkState = start
+        defer { if case .chunked = state { state = .chunked(chunkState) } }
         while buffer.readableBytes > 0 {
-            if case .chunkData(let remaining) = state {
+            if case .data(let remaining) = chunkState {
                 let take = Int(min(Int64(buffer.readableBytes), remaining))
                 let slice = buffer.readSlice(length: take) ?? ByteBuffer()
-                state = remaining == Int64(take) ? .chunkDataCR : .chunkData(remaining: remaining - Int64(take))
+                chunkState = remaining == Int64(take) ? .dataCR : .data(remaining: remaining - Int64(take))
                 return .body(slice)
             }
             guard let byte = buffer.readInteger(as: UInt8.self) else { return nil }
-            var state = self.state
-            switch Self.step(&state, byte: byte) {
+            switch ChunkedFraming.step(&chunkState, byte: byte) {
             case .next, .data:
-                self.state = state
+                continue
             case .finished:
-                self.state = .idle
+                state = .idle
                 return .end
-            case .error(let error):
-                throw error
+            case .error(let reason):
+                throw ResponseFramingError(reason: reason)
             }
         }
         return nil
-    }
-
-    private enum Step {
-        case next
-        case data
-        case finished
-        case error(ResponseFramingError)
-    }
-
-    /// One byte of chunk framing (everything except chunk data, which callers skip by count).
-    private static func step(_ state: inout State, byte: UInt8) -> Step {
-        switch state {
-        case .chunkSize(let value, let digits):
-            if let digit = hexValue(byte) {
-                guard digits < 15 else { return .error(.init(reason: "chunk size too large")) }
-                state = .chunkSize(value: value << 4 | Int64(digit), digits: digits + 1)
-                return .next
-            }
-            guard digits > 0 else { return .error(.init(reason: "invalid chunk size")) }
-            switch byte {
-            case UInt8(ascii: "\r"):
-                state = .chunkSizeLF(size: value)
-            case UInt8(ascii: ";"), UInt8(ascii: " "), UInt8(ascii: "\t"):
-                state = .chunkExtension(size: value, length: 1)
-            default:
-                return .error(.init(reason: "invalid chunk size"))
-            }
-            return .next
-        case .chunkExtension(let size, let length):
-            if byte == UInt8(ascii: "\r") {
-                state = .chunkSizeLF(size: size)
-                return .next
-            }
-            guard byte == UInt8(ascii: "\t") || (byte >= 0x20 && byte != 0x7F) else {
-                return .error(.init(reason: "invalid byte in chunk extension"))
-            }
-            guard length < maxChunkLineBytes else { return .error(.init(reason: "chunk extension too long")) }
-            state = .chunkExtension(size: size, length: length + 1)
-            return .next
-        case .chunkSizeLF(let size):
-            guard byte == UInt8(ascii: "\n") else { return .error(.init(reason: "chunk size line not ended by CRLF")) }
-            if size == 0 {
-                state = .trailerLineStart
-            } else {
-                state = .chunkData(remaining: size)
-            }
-            return .next
-        case .chunkData:
-            return .data
-        case .chunkDataCR:
-            guard byte == UInt8(ascii: "\r") else { return .error(.init(reason: "chunk data not followed by CRLF")) }
-            state = .chunkDataLF
-            return .next
-        case .chunkDataLF:
-            guard byte == UInt8(ascii: "\n") else { return .error(.init(reason: "chunk data not followed by CRLF")) }
-            state = .chunkSize(value: 0, digits: 0)
-            return .next
-        case .trailerLineStart:
-            if byte == UInt8(ascii: "\r") {
-                state = .finalLF
-                return .next
-            }
-            guard isTokenByte(byte) else { return .error(.init(reason: "invalid trailer field")) }
-            state = .trailerLine(length: 1)
-            return .next
-        case .trailerLine(let length):
-            if byte == UInt8(ascii: "\r") {
-                state = .trailerLF
-                return .next
-            }
-            guard byte == UInt8(ascii: "\t") || (byte >= 0x20 && byte != 0x7F) else {
-                return .error(.init(reason: "invalid byte in trailer"))
-            }
-            guard length < maxChunkLineBytes else { return .error(.init(reason: "trailer line too long")) }
-            state = .trailerLine(length: length + 1)
-            return .next
-        case .trailerLF:
-            guard byte == UInt8(ascii: "\n") else { return .error(.init(reason: "trailer not ended by CRLF")) }
-            state = .trailerLineStart
-            return .next
-        case .finalLF:
-            guard byte == UInt8(ascii: "\n") else { return .error(.init(reason: "chunked body not ended by CRLF")) }
-            return .finished
-        case .idle, .head, .length, .untilClose, .tunnel:
-            return .error(.init(reason: "internal framing state"))
-        }
-    }
-
-    @inline(__always)
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte &- UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte &- UInt8(ascii: "a") &+ 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte &- UInt8(ascii: "A") &+ 10
-        default: return nil
-        }
     }
 
     @inline(__always)

@@ -13,7 +13,7 @@ public struct StaticRouter: ProxyRouter {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    public func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: HTTPHeaders, https: Bool) -> ProxyRoute? {
+    public func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool) -> ProxyRoute? {
         ProxyRoute(name: name, upstreamTarget: uri, hostHeader: host, maxBodyBytes: maxBodyBytes, service: service)
     }
 }

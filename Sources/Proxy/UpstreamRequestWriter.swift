@@ -38,13 +38,13 @@ enum UpstreamRequestWriter {
     }
 
     static func write(
-        head: HTTPRequestHead,
-        facts: RequestFacts,
+        head: RequestHead,
         route: ProxyRoute,
         forwarding: Forwarding,
         tunnel: Bool,
         into buffer: inout ByteBuffer
     ) {
+        let facts = head.facts
         buffer.writeString(head.method.rawValue)
         buffer.writeStaticString(" ")
         buffer.writeSubstring(route.upstreamTarget.isEmpty ? "/" : route.upstreamTarget)
@@ -56,17 +56,17 @@ enum UpstreamRequestWriter {
         }
         buffer.writeStaticString("\r\n")
         let named = facts.connectionNamed
-        for (name, value) in head.headers {
-            switch RequestHeaderKind.of(name) {
-            case .other:
-                if !named.isEmpty && named.contains(name.lowercased()) { continue }
-                if !route.removeHeaders.isEmpty && route.removeHeaders.contains(name.lowercased()) { continue }
-                buffer.writeString(name)
-                buffer.writeStaticString(": ")
-                buffer.writeString(value)
-                buffer.writeStaticString("\r\n")
-            default:
-                continue
+        let filtered = !named.isEmpty || !route.removeHeaders.isEmpty
+        head.headers.bytes.withUnsafeReadableBytes { bytes in
+            for field in head.headers.fields {
+                let name = UnsafeRawBufferPointer(rebasing: bytes[field.name])
+                guard case .other = RequestHeaderKind.of(name) else { continue }
+                if filtered {
+                    let lowered = String(decoding: name, as: UTF8.self).lowercased()
+                    if named.contains(lowered) || route.removeHeaders.contains(lowered) { continue }
+                }
+                // The line as received: a valid field line, ended by CRLF.
+                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.line]))
             }
         }
         for header in route.extraHeaders {
@@ -94,7 +94,7 @@ enum UpstreamRequestWriter {
             buffer.writeString(existing)
             buffer.writeStaticString(", ")
         }
-        buffer.writeStaticString(head.version.minor == 0 ? "1.0 switchyard\r\nX-Request-Id: " : "1.1 switchyard\r\nX-Request-Id: ")
+        buffer.writeStaticString(head.minorVersion == 0 ? "1.0 switchyard\r\nX-Request-Id: " : "1.1 switchyard\r\nX-Request-Id: ")
         if let id = facts.clientRequestId {
             buffer.writeString(id)
         } else {
@@ -119,9 +119,7 @@ enum UpstreamRequestWriter {
     }
 
     /// Rough size of the head, to allocate once.
-    static func estimatedSize(_ head: HTTPRequestHead, _ route: ProxyRoute) -> Int {
-        var size = 256 + route.upstreamTarget.utf8.count
-        for (name, value) in head.headers { size += name.utf8.count + value.utf8.count + 4 }
-        return size
+    static func estimatedSize(_ head: RequestHead, _ route: ProxyRoute) -> Int {
+        256 + route.upstreamTarget.utf8.count + head.headers.bytes.readableBytes
     }
 }

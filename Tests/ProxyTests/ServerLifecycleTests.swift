@@ -80,7 +80,7 @@ extension ProxyIntegrationTests {
 
         @Test func answers404WhenNoRouteMatches() async throws {
             struct NoRoutes: ProxyRouter {
-                func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: HTTPHeaders, https: Bool) -> ProxyRoute? { nil }
+                func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool) -> ProxyRoute? { nil }
             }
             let proxy = try await ProxyHarness.start(addresses: [])
             defer { Task { await proxy.stop() } }
