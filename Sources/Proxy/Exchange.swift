@@ -56,6 +56,9 @@ struct Exchange {
     var lastFailure: (status: Int, message: String)? = nil
     var attemptsLeft = 0
     var sentAt = NIODeadline.uptimeNanoseconds(0)
+    /// The pool this request waits on while every address is at its connection limit.
+    var waitingFor: UpstreamPool? = nil
+    var queueTimeout: Scheduled<Void>? = nil
 
     var requestIdText: String { clientRequestId ?? requestId.text }
 }

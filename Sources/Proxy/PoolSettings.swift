@@ -10,7 +10,8 @@ public struct PoolSettings: Sendable, Hashable {
     /// connections do not pin load to the upstream instances they first reached.
     public var maxRequestsPerConnection: Int
     /// Connections (idle, busy or connecting) per address per event loop (0: no limit). A request that finds
-    /// its address at the limit goes to another address, or gets a 503 when every address is at it.
+    /// its address at the limit goes to another address; when every address is at it, the request queues for
+    /// the service's connect timeout, then gets a 503.
     public var maxConnectionsPerAddress: Int
 
     public init(maxIdlePerAddress: Int = 64, idleTimeout: TimeAmount = .seconds(60),

@@ -93,6 +93,7 @@ extension ProxyConnectionHandler {
 
     /// Gives up the upstream side of the current exchange: a connection mid-exchange is never reused.
     func abandonUpstream() {
+        stopWaiting()
         if let connection = exchange.upstream {
             exchange.upstream = nil
             connection.owner = nil
@@ -161,7 +162,12 @@ extension ProxyConnectionHandler {
                 let elapsed = now - started
                 if elapsed >= limits.headerReadTimeout {
                     logger.debug("request head timed out", metadata: ["client": "\(clientIPText)"])
-                    respondAndClose(status: 408, message: "request header read timed out")
+                    if serial == 0 && framer.partialHeadBytes == 0 {
+                        // Nothing arrived (or a TLS handshake stalled): there is no one to answer.
+                        closeClient()
+                    } else {
+                        respondAndClose(status: 408, message: "request header read timed out")
+                    }
                     return
                 }
                 next = limits.headerReadTimeout - elapsed

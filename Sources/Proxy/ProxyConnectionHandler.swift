@@ -79,6 +79,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         loop.statistics.bump(loop.statistics.accepted)
         loop.statistics.bump(loop.statistics.open)
         if loop.draining { closeWhenIdle = true }
+        // On a TLS listener the head timer runs from accept, so a handshake that stalls is bounded by the
+        // header read timeout too (its bytes never reach this handler).
+        if https { progress.startedAt = .now() }
         armTimer(in: min(limits.headerReadTimeout, limits.clientIdleTimeout, limits.bodyReadTimeout))
     }
 
@@ -351,16 +354,13 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             bind(connection)
             if !inReadBatch { flushUpstream() }
         } else if pool.isAtConnectionLimit {
+            if exchange.tried.count > 64 || exchange.tried.contains(address) {
+                // Every address is at its limit: wait for this one, keeping the pick.
+                return waitForConnection(pool, service: route.service)
+            }
             // Not the address's fault: hand the pick back without a verdict and try the others.
             report(.released)
             exchange.tried.append(address)
-            if exchange.tried.count > 64 || exchange.tried.dropLast().contains(address) {
-                logger.info(
-                    "upstream connection limit reached",
-                    metadata: ["service": "\(route.service.name)", "request_id": "\(exchange.requestIdText)"]
-                )
-                return fail(status: 503, message: "upstream connection limit reached")
-            }
             attempt()
         } else {
             connect(pool, service: route.service)
@@ -405,7 +405,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 return
             }
             connection.pool = pool  // from now on the connection's removal ends its count
-            guard isOpen, serial == exchange.serial, exchange.phase == .connecting else {
+            guard isOpen, serial == exchange.serial, exchange.phase == .connecting, exchange.waitingFor == nil else {
                 // The exchange ended while connecting: keep the connection for someone else.
                 pool.release(connection, now: .now())
                 return
@@ -415,7 +415,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             resumeReadingIfPossible()
         case .failure(let error):
             pool.connectionEnded()
-            guard isOpen, serial == exchange.serial, exchange.phase == .connecting else { return }
+            guard isOpen, serial == exchange.serial, exchange.phase == .connecting, exchange.waitingFor == nil else { return }
             let timedOut: Bool
             if case ChannelError.connectTimeout = error { timedOut = true } else { timedOut = false }
             report(timedOut ? .timeout : .connectFailure)

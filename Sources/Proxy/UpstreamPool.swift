@@ -16,6 +16,16 @@ final class UpstreamPool {
     private(set) var live = 0
     /// When a connection was last released here; pools of addresses gone from DNS are dropped by it.
     private(set) var lastUsed = NIODeadline.now()
+    /// Requests waiting for a connection while the address is at `maxConnectionsPerAddress`, oldest first.
+    private(set) var waiters = CircularBuffer<Waiter>()
+
+    struct Waiter {
+        let handler: ProxyConnectionHandler
+        let serial: Int
+    }
+
+    /// Requests one pool lets wait; one more is answered 503 at once.
+    static let maxWaiters = 1024
 
     init(address: Address, tls: UpstreamTLS? = nil, settings: PoolSettings) {
         self.address = address
@@ -46,6 +56,33 @@ final class UpstreamPool {
 
     func connectionEnded() {
         live -= 1
+        if !waiters.isEmpty { connectionAvailable() }
+    }
+
+    /// Queues a request until a connection is released or the count drops below the limit.
+    /// False when the queue is full.
+    func enqueue(_ handler: ProxyConnectionHandler, serial: Int) -> Bool {
+        guard waiters.count < Self.maxWaiters else { return false }
+        waiters.append(Waiter(handler: handler, serial: serial))
+        return true
+    }
+
+    func removeWaiter(_ handler: ProxyConnectionHandler) {
+        waiters.removeAll { $0.handler === handler }
+    }
+
+    /// Hands freed capacity to the oldest waiters still waiting (FIFO, as HAProxy's server queues). Each
+    /// served waiter takes an idle connection or a slot, so the loop ends.
+    private func connectionAvailable() {
+        while !waiters.isEmpty && (!idle.isEmpty || !isAtConnectionLimit) {
+            let waiter = waiters.removeFirst()
+            waiter.handler.poolReady(self, serial: waiter.serial)
+        }
+    }
+
+    /// Puts a waiter back at the head of the queue (the capacity it was woken for was gone).
+    func requeueFirst(_ handler: ProxyConnectionHandler, serial: Int) {
+        waiters.prepend(Waiter(handler: handler, serial: serial))
     }
 
     /// Keeps the connection for reuse, or closes it when the pool is full or the connection has served
@@ -63,6 +100,7 @@ final class UpstreamPool {
         connection.inPool = true
         connection.resumeReading()  // an idle connection must notice when the upstream closes it
         idle.append(connection)
+        if !waiters.isEmpty { connectionAvailable() }
     }
 
     func remove(_ connection: UpstreamConnection) {

@@ -2,6 +2,7 @@ import Config
 import Foundation
 import Gateway
 import NIOSSL
+import Proxy
 import Testing
 import TestSupport
 
@@ -113,6 +114,32 @@ struct ProxyTLSListenerTests {
             _ = try GatewayNode(settings: try Self.settings(["ssl_cert": Self.certificate, "ssl_cert_key": wrongKey]))
         } throws: { error in
             "\(error)".contains("ssl_cert_key: the key in \(wrongKey) does not match")
+        }
+    }
+
+    @Test("a client that opens a TLS connection and never finishes the handshake is closed by the header read timeout")
+    func stalledHandshakeIsClosed() async throws {
+        let certificate = try NIOSSLCertificate.fromPEMFile(Self.certificate)
+        let context = try NIOSSLContext(configuration: .makeServerConfiguration(
+            certificateChain: certificate.map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: Self.key, format: .pem))))
+        var limits = ProxyLimits()
+        limits.headerReadTimeout = .milliseconds(300)
+        let service = ProxyService(name: "none", selector: RoundRobinSelector(addresses: []))
+        let server = ProxyServer(
+            settings: .init(listeners: [.init(host: "127.0.0.1", port: 0, tls: ListenerTLS(context))], workers: 1),
+            configuration: ProxyConfiguration(router: StaticRouter(service: service), limits: limits))
+        let port = try await server.start()
+        defer { Task { try? await server.stop(grace: .milliseconds(100)) } }
+
+        // Silent after connecting, and after half a ClientHello: both are closed, well before the 60 s idle timeout.
+        for opening in ["", "\u{16}\u{03}\u{01}\u{02}\u{00}\u{01}"] {
+            let client = try TestClient(port: port, timeoutSeconds: 5)
+            let started = ContinuousClock.now
+            if !opening.isEmpty { try client.send(opening) }
+            #expect(client.waitForClose())
+            let elapsed = ContinuousClock.now - started
+            #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(3), "closed after \(elapsed)")
         }
     }
 }

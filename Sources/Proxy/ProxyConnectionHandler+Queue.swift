@@ -1,0 +1,63 @@
+import NIOCore
+
+/// Waiting for an upstream connection when every address is at `maxConnectionsPerAddress`: the request
+/// queues on one address's pool for up to the service's connect timeout (HAProxy's `timeout queue`
+/// defaults to its connect timeout the same way), then gets a 503.
+extension ProxyConnectionHandler {
+    func waitForConnection(_ pool: UpstreamPool, service: ProxyService) {
+        guard pool.enqueue(self, serial: exchange.serial) else {
+            report(.released)
+            logger.info("upstream connection queue full",
+                        metadata: ["address": "\(pool.address)", "request_id": "\(exchange.requestIdText)"])
+            return fail(status: 503, message: "upstream connection limit reached")
+        }
+        // Like connecting: the body is held (reading pauses past `maxPendingBytes`) until a connection is bound.
+        exchange.phase = .connecting
+        exchange.waitingFor = pool
+        let serial = exchange.serial
+        exchange.queueTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: service.connectTimeout) { [self] in
+            self.queueTimedOut(serial: serial)
+        }
+    }
+
+    /// Called by the pool, which has already taken this waiter off its queue, when a connection was
+    /// released or a slot freed. A request that stopped waiting ignores it.
+    func poolReady(_ pool: UpstreamPool, serial: Int) {
+        guard isOpen, serial == exchange.serial, exchange.waitingFor === pool, let route = exchange.route else {
+            return
+        }
+        if let connection = pool.take() {
+            stopWaiting(dequeued: true)
+            bind(connection)
+            flushUpstream()
+            resumeReadingIfPossible()
+        } else if !pool.isAtConnectionLimit {
+            stopWaiting(dequeued: true)
+            connect(pool, service: route.service)
+        } else {
+            pool.requeueFirst(self, serial: serial)
+        }
+    }
+
+    /// Stops waiting; `dequeued` when the pool already took this request off its queue.
+    func stopWaiting(dequeued: Bool = false) {
+        guard let pool = exchange.waitingFor else { return }
+        exchange.waitingFor = nil
+        exchange.queueTimeout?.cancel()
+        exchange.queueTimeout = nil
+        if !dequeued { pool.removeWaiter(self) }
+    }
+
+    private func queueTimedOut(serial: Int) {
+        guard isOpen, serial == exchange.serial, exchange.waitingFor != nil else { return }
+        exchange.queueTimeout = nil
+        stopWaiting()
+        report(.released)
+        logger.info(
+            "upstream connection limit reached",
+            metadata: ["service": "\(exchange.route?.service.name ?? "")", "request_id": "\(exchange.requestIdText)"]
+        )
+        fail(status: 503, message: "upstream connection limit reached")
+        flushClient()
+    }
+}
