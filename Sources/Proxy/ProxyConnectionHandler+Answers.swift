@@ -82,6 +82,9 @@ extension ProxyConnectionHandler {
     func finishExchange() {
         exchange.phase = .idle
         exchange.route = nil
+        if let head = exchange.upstreamHead.take(), head.capacity <= Self.reusedBufferCapacity {
+            requestBuffer = head
+        }
         idleSince = .now()
         if closeWhenIdle && queue.isEmpty {
             return closeClientAfterFlush()

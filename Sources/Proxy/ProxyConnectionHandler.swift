@@ -45,6 +45,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// The buffer responses are assembled in, kept between responses: once its write completed it is
     /// uniquely referenced again, so `clear()` reuses its memory instead of allocating.
     var responseBuffer: ByteBuffer? = nil
+    /// The same for upstream request heads: the last exchange's, reused by the next once it was written.
+    var requestBuffer: ByteBuffer? = nil
 
     var idleSince = NIODeadline.now()
     /// When the current request's body last made progress (for `ProxyLimits.bodyReadTimeout`).
@@ -311,7 +313,14 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         exchange.idempotent = Self.isIdempotent(head.method)
         exchange.attemptsLeft = route.service.retries
 
-        var buffer = context.channel.allocator.buffer(capacity: UpstreamRequestWriter.estimatedSize(head, route))
+        let size = UpstreamRequestWriter.estimatedSize(head, route)
+        var buffer: ByteBuffer
+        if var reused = requestBuffer.take(), reused.capacity >= size {
+            reused.clear()
+            buffer = reused
+        } else {
+            buffer = context.channel.allocator.buffer(capacity: size)
+        }
         UpstreamRequestWriter.write(
             head: head,
             route: route,
