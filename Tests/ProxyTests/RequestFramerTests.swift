@@ -140,6 +140,24 @@ import Testing
         }
     }
 
+    /// Random bytes from an alphabet of HTTP's delimiters and keywords, cut at random places: the framer
+    /// always ends (events bounded by the input), and every refusal is a 400, 414 or 431.
+    @Test func randomBytesAreFramedOrRefusedNeverCrash() {
+        var generator = SeededGenerator(seed: 0xF4A3E)
+        let alphabet = Array("GET POST / HTTP/1.1\r\n:;, Host Content-Length Transfer-Encoding chunked Upgrade\t0123456789abcdef\u{0}".utf8)
+        for _ in 0..<3_000 {
+            var bytes = Array((["GET / HTTP/1.1\r\n", "POST /x HTTP/1.0\r\n", ""].randomElement(using: &generator) ?? "").utf8)
+            for _ in 0..<Int.random(in: 0..<300, using: &generator) {
+                bytes.append(alphabet.randomElement(using: &generator) ?? 0)
+            }
+            let cut = Int.random(in: 0...bytes.count, using: &generator)
+            let pieces = [ByteBuffer(bytes: bytes[0..<cut]), ByteBuffer(bytes: bytes[cut...])]
+            let (requests, error) = Self.frame(pieces, limits: ProxyLimits(maxHeaderBytes: 256, maxHeaderCount: 8, maxURILength: 64))
+            #expect(requests.count <= bytes.count)
+            if let error { #expect([400, 414, 431].contains(error.status), "\(error)") }
+        }
+    }
+
     // MARK: Differential fuzz against NIOHTTP1
 
     /// What NIOHTTP1's decoder makes of `bytes`: the heads it produced before any error, and whether it
