@@ -158,24 +158,18 @@ awk -v n="$requests" -v u="$((u1 - u0))" -v s="$((s1 - s0))" -v hz="$hz" -v rps=
         printf "%s workers=%s size=%s: %.0f req/s, p50 %s us, p99 %s us; CPU per request: %.1f us user + %.1f us kernel = %.1f us\n",
             proxy, w, size, rps, p50, p99, u / hz * 1e6 / n, s / hz * 1e6 / n, (u + s) / hz * 1e6 / n }'
 [[ -z "$perf_out" ]] || bench_log "perf profile in $perf_out (perf report -i $perf_out --no-children)"
-if [[ "$syscalls" == 1 ]]; then
-    # perf counts over the same window as wrk (both run for --duration seconds).
-    awk -F, -v n="$requests" '$1 ~ /^[0-9]+$/ && $1 > 0 {
-            name = $3; sub(/^syscalls:sys_enter_/, "", name); total += $1; count[name] = $1 }
+# Per-request counts from a `perf stat -x,` file: a total and each event above 0.01 per request.
+# perf counts over the same window as wrk (both run for --duration seconds).
+per_request() {
+    local file="$1" prefix="$2" label="$3"
+    awk -F, -v n="$requests" -v prefix="$prefix" -v label="$label" '$1 ~ /^[0-9]+$/ {
+            name = $3; sub("^" prefix, "", name); total += $1; count[name] = $1 }
         END {
             if (n <= 0) exit
-            printf "system calls per request: %.2f (", total / n
+            printf "%s per request: %.2f (", label, total / n
             sep = ""
             for (k in count) if (count[k] / n >= 0.01) { printf "%s%s %.2f", sep, k, count[k] / n; sep = ", " }
-            print ")" }' "$BENCH_DIR/syscalls.csv"
-fi
-if [[ "$allocs" == 1 ]]; then
-    awk -F, -v n="$requests" '$1 ~ /^[0-9]+$/ {
-            name = $3; sub(/^probe_libc:/, "", name); total += $1; count[name] = $1 }
-        END {
-            if (n <= 0) exit
-            printf "heap allocations per request: %.2f (", total / n
-            sep = ""
-            for (k in count) if (count[k] / n >= 0.01) { printf "%s%s %.2f", sep, k, count[k] / n; sep = ", " }
-            print ")" }' "$BENCH_DIR/allocs.csv"
-fi
+            print ")" }' "$file"
+}
+[[ "$syscalls" == 0 ]] || per_request "$BENCH_DIR/syscalls.csv" "syscalls:sys_enter_" "system calls"
+[[ "$allocs" == 0 ]] || per_request "$BENCH_DIR/allocs.csv" "probe_libc:" "heap allocations"

@@ -69,11 +69,7 @@ struct RequestFramer {
         case .head:
             return try nextHead(&buffer)
         case .length(let remaining):
-            let available = buffer.readableBytes
-            if available == 0 { return nil }
-            let take = Int(min(Int64(available), remaining))
-            let slice = buffer.readSlice(length: take) ?? ByteBuffer()
-            let left = remaining - Int64(take)
+            guard let (slice, left) = buffer.readBodySlice(remaining: remaining) else { return nil }
             if left == 0 {
                 state = upgradeAfterBody ? .raw : .head
                 pendingEnd = true

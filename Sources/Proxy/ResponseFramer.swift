@@ -63,12 +63,7 @@ struct ResponseFramer {
         case .head:
             return try nextHead(&buffer)
         case .length(let remaining):
-            let available = buffer.readableBytes
-            if available == 0 { return nil }
-            let take = Int(min(Int64(available), remaining))
-            // A slice never fails here: take <= readableBytes.
-            let slice = buffer.readSlice(length: take) ?? ByteBuffer()
-            let left = remaining - Int64(take)
+            guard let (slice, left) = buffer.readBodySlice(remaining: remaining) else { return nil }
             if left == 0 {
                 pendingEnd = true
                 state = .idle
