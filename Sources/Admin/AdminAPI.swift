@@ -3,7 +3,6 @@ import DNSWire
 import Foundation
 import Hummingbird
 import HummingbirdCore
-import HummingbirdTLS
 import Logging
 import NIOCore
 import Store
@@ -61,9 +60,9 @@ public struct AdminAPI: Sendable {
 
     /// An application serving the API on `host:port`, over TLS when `tls` is given; `onRunning` receives the
     /// bound port.
-    public func application(host: String, port: Int, tls: AdminTLS? = nil,
-                            onRunning: @escaping @Sendable (Int) -> Void = { _ in }) throws -> some ApplicationProtocol {
-        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0.configuration) } ?? .http1()
+    public func application(host: String, port: Int, tls: AdminTLSContext? = nil,
+                            onRunning: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
+        let server: HTTPServerBuilder = tls.map { .http1(tls: $0) } ?? .http1()
         return Application(router: router(), server: server,
                            configuration: ApplicationConfiguration(address: .hostname(host, port: port),
                                                                    serverName: "switchyard-admin"),

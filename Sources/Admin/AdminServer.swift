@@ -8,29 +8,34 @@ import Synchronization
 public final class AdminServer: Sendable {
     /// The bound port (the one asked for, or the one the system chose for port 0).
     public let port: Int
+    /// The listener's TLS context when it serves HTTPS (`reloadCertificate` replaces it).
+    private let tls: AdminTLSContext?
     private let group: ServiceGroup
     private let task: Task<Void, Never>
 
-    private init(port: Int, group: ServiceGroup, task: Task<Void, Never>) {
+    private init(port: Int, tls: AdminTLSContext?, group: ServiceGroup, task: Task<Void, Never>) {
         self.port = port
+        self.tls = tls
         self.group = group
         self.task = task
+    }
+
+    /// Serves `tls` to new connections (certificate rotation, on SIGHUP); connections already open keep the
+    /// certificate they were accepted with. Does nothing for a plain-HTTP listener.
+    public func reloadCertificate(_ tls: AdminTLS) throws(AdminServerError) {
+        try self.tls?.replace(with: tls)
     }
 
     /// Starts serving `api` on `host:port`, over HTTPS when `tls` is given, and returns once the socket is bound.
     public static func start(_ api: AdminAPI, host: String, port: Int, tls: AdminTLS? = nil,
                              logger: Logger = Logger(label: "switchyard.admin")) async throws(AdminServerError) -> AdminServer {
         let (bound, continuation) = AsyncStream<Int>.makeStream()
-        let group: ServiceGroup
-        do {
-            let app = try api.application(host: host, port: port, tls: tls) { port in
-                continuation.yield(port)
-                continuation.finish()
-            }
-            group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [app], logger: logger))
-        } catch {
-            throw AdminServerError(message: "admin API cannot serve TLS on \(host):\(port): \(error)")
+        let context = try tls.map { tls throws(AdminServerError) in try AdminTLSContext(tls) }
+        let app = api.application(host: host, port: port, tls: context) { port in
+            continuation.yield(port)
+            continuation.finish()
         }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [app], logger: logger))
         let failure = FailureBox()
         let task = Task {
             do {
@@ -51,7 +56,7 @@ public final class AdminServer: Sendable {
             await task.value
             throw AdminServerError(message: "admin API cannot listen on \(host):\(port): \(failure.get() ?? "server stopped")")
         }
-        return AdminServer(port: boundPort, group: group, task: task)
+        return AdminServer(port: boundPort, tls: context, group: group, task: task)
     }
 
     /// Stops accepting connections, lets requests in progress finish, and returns when the server is down.

@@ -147,6 +147,13 @@ struct StartCommand: AsyncParsableCommand {
                 } catch {
                     FileHandle.standardError.write(Data("switchyard: certificate reload failed, still serving the previous certificate: \(error.message)\n".utf8))
                 }
+                if let admin {
+                    do {
+                        if let tls = try AdminWiring.loadTLS(settings: settings) { try admin.reloadCertificate(tls) }
+                    } catch {
+                        FileHandle.standardError.write(Data("switchyard: admin API certificate reload failed, still serving the previous certificate: \((error as? AdminServerError)?.message ?? "\(error)")\n".utf8))
+                    }
+                }
                 continue
             }
             break

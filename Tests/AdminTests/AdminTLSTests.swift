@@ -14,6 +14,7 @@ import TestSupport
     static let certificate = fixtures.appendingPathComponent("admin-test.crt").path
     static let key = fixtures.appendingPathComponent("admin-test.key").path
     static let otherKey = fixtures.appendingPathComponent("other-test.key").path
+    static let otherCertificate = fixtures.appendingPathComponent("other-test.crt").path
 
     @Test func statusOverVerifiedTLS() async throws {
         let harness = try AdminHarness()
@@ -43,6 +44,22 @@ import TestSupport
             _ = try await TLSProbe.get("/status", port: server.port, serverName: "localhost", trust: [])
         }
         #expect("\(String(describing: untrusted))".contains("CERTIFICATE_VERIFY_FAILED"))
+        await server.stop()
+    }
+
+    @Test func reloadCertificateRotatesItForNewConnections() async throws {
+        let harness = try AdminHarness()
+        let first = try AdminTLS.load(certificatePath: Self.certificate, keyPath: Self.key)
+        let server = try await AdminServer.start(harness.api(), host: "127.0.0.1", port: 0, tls: first)
+        let firstTrust = try NIOSSLCertificate.fromPEMFile(Self.certificate)
+        let secondTrust = try NIOSSLCertificate.fromPEMFile(Self.otherCertificate)
+        #expect(try await TLSProbe.get("/status", port: server.port, serverName: "localhost", trust: firstTrust).status == 200)
+
+        try server.reloadCertificate(try AdminTLS.load(certificatePath: Self.otherCertificate, keyPath: Self.otherKey))
+        #expect(try await TLSProbe.get("/status", port: server.port, serverName: "localhost", trust: secondTrust).status == 200)
+        await #expect(throws: NIOSSLError.self) {
+            _ = try await TLSProbe.get("/status", port: server.port, serverName: "localhost", trust: firstTrust)
+        }
         await server.stop()
     }
 

@@ -34,39 +34,8 @@ struct ChildProcess {
             unlink(errPath)
         }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD, SIGUSR1, SIGUSR2] {
-            sigaddset(&defaults, signal)
-        }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = Self.cStrings([command] + arguments)
-        let envp = Self.cStrings(ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" })
-        defer {
-            Self.release(argv)
-            Self.release(envp)
-        }
-        var pid = pid_t()
-        let spawned = posix_spawnp(&pid, command, &actions, &attributes, argv.pointer, envp.pointer)
         let commandLine = ([command] + arguments).joined(separator: " ")
-        guard spawned == 0 else {
-            throw TestDNSError("cannot run \(commandLine): \(String(cString: strerror(spawned)))")
-        }
+        let pid = try spawn(command, arguments, stdout: outPath, stderr: errPath)
 
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
@@ -92,6 +61,46 @@ struct ChildProcess {
         }
         let signal = status & 0x7F
         return Result(status: signal == 0 ? (status >> 8) & 0xFF : 128 + signal, stdout: stdout, stderr: stderr)
+    }
+
+    /// Starts `command` with an empty signal mask and default signal handling, stdin from /dev/null and
+    /// output to the given files; the caller reaps it.
+    static func spawn(_ command: String, _ arguments: [String], stdout outPath: String, stderr errPath: String,
+                      environment: [String: String] = ProcessInfo.processInfo.environment) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD, SIGUSR1, SIGUSR2] {
+            sigaddset(&defaults, signal)
+        }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = Self.cStrings([command] + arguments)
+        let envp = Self.cStrings(environment.map { "\($0.key)=\($0.value)" })
+        defer {
+            Self.release(argv)
+            Self.release(envp)
+        }
+        var pid = pid_t()
+        let spawned = posix_spawnp(&pid, command, &actions, &attributes, argv.pointer, envp.pointer)
+        guard spawned == 0 else {
+            let commandLine = ([command] + arguments).joined(separator: " ")
+            throw TestDNSError("cannot run \(commandLine): \(String(cString: strerror(spawned)))")
+        }
+        return pid
     }
 
     /// A NULL-terminated array of C strings, as `execve` takes; release with `release(_:)`.

@@ -1,0 +1,82 @@
+import Foundation
+import NIOSSL
+import Testing
+import TestSupport
+
+/// `switchyard start` run as a process: SIGHUP replaces the certificates of the proxy's `ssl` listener and of
+/// the Admin API for new connections, and a bad certificate file changes nothing.
+@Suite("SIGHUP certificate reload", .timeLimit(.minutes(1)))
+struct CertificateReloadTests {
+    /// The switchyard executable built beside the test bundle (`swift build --build-tests` builds both).
+    static var binary: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("switchyard").path
+    }
+
+    static func port(in line: String, after marker: String) -> Int? {
+        guard let range = line.range(of: marker) else { return nil }
+        return Int(line[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    @Test("SIGHUP rotates the proxy's and the Admin API's certificates; a broken file keeps the old one")
+    func sighupRotatesCertificates() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reload-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("server.crt").path
+        let key = directory.appendingPathComponent("server.key").path
+        func install(_ certificateFile: String, _ keyFile: String) throws {
+            try? FileManager.default.removeItem(atPath: certificate)
+            try? FileManager.default.removeItem(atPath: key)
+            try FileManager.default.copyItem(atPath: certificateFile, toPath: certificate)
+            try FileManager.default.copyItem(atPath: keyFile, toPath: key)
+        }
+        let fixtures = UpstreamTLSTests.fixtures
+        try install(UpstreamTLSTests.certificate, UpstreamTLSTests.key)
+        let config = directory.appendingPathComponent("kong.yaml").path
+        try "_format_version: \"3.0\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SWITCHYARD_") }
+        environment["SWITCHYARD_PROXY_LISTEN"] = "127.0.0.1:0 ssl"
+        environment["SWITCHYARD_SSL_CERT"] = certificate
+        environment["SWITCHYARD_SSL_CERT_KEY"] = key
+        environment["SWITCHYARD_ADMIN_LISTEN"] = "127.0.0.1:0 ssl"
+        environment["SWITCHYARD_ADMIN_SSL_CERT"] = certificate
+        environment["SWITCHYARD_ADMIN_SSL_CERT_KEY"] = key
+        environment["SWITCHYARD_DNS_SERVERS"] = "127.0.0.1:9"
+        environment["SWITCHYARD_WORKERS"] = "1"
+        environment["SWITCHYARD_DATABASE"] = directory.appendingPathComponent("switchyard.db").path
+        let node = try BackgroundProcess(Self.binary, ["start", "--config", config], environment: environment)
+        defer { node.stop() }
+
+        let adminLine = try #require(node.waitForLine(containing: "admin API listening on"), "\(node.stderr)")
+        let proxyLine = try #require(node.waitForLine(containing: "proxy listening on"), "\(node.stderr)")
+        let adminPort = try #require(Self.port(in: adminLine, after: "https://127.0.0.1:"))
+        let proxyPort = try #require(Self.port(in: proxyLine, after: "https://127.0.0.1:"))
+        let first = try NIOSSLCertificate.fromPEMFile(UpstreamTLSTests.certificate)
+        let second = try NIOSSLCertificate.fromPEMFile(fixtures.appendingPathComponent("other-test.crt").path)
+        #expect(try await TLSProbe.get("/status", port: adminPort, serverName: "localhost", trust: first).status == 200)
+        #expect(try await TLSProbe.get("/", port: proxyPort, serverName: "localhost", trust: first).status == 404)
+
+        // A broken pair (certificate and key that do not belong together) is refused; the old certificate stays.
+        try install(UpstreamTLSTests.certificate, fixtures.appendingPathComponent("other-test.key").path)
+        node.signal(SIGHUP)
+        #expect(node.waitForLine(containing: "reloaded") != nil)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(node.stderr.contains("admin API certificate reload failed"), "\(node.stderr)")
+        #expect(try await TLSProbe.get("/status", port: adminPort, serverName: "localhost", trust: first).status == 200)
+
+        // The new pair is served to new connections by both listeners.
+        try install(fixtures.appendingPathComponent("other-test.crt").path, fixtures.appendingPathComponent("other-test.key").path)
+        node.signal(SIGHUP)
+        var rotated = false
+        for _ in 0..<50 where !rotated {
+            try await Task.sleep(for: .milliseconds(100))
+            rotated = (try? await TLSProbe.get("/status", port: adminPort, serverName: "localhost", trust: second))?.status == 200
+        }
+        #expect(rotated, "\(node.stderr)")
+        #expect(try await TLSProbe.get("/", port: proxyPort, serverName: "localhost", trust: second).status == 404)
+        await #expect(throws: NIOSSLError.self) {
+            _ = try await TLSProbe.get("/status", port: adminPort, serverName: "localhost", trust: first)
+        }
+    }
+}
