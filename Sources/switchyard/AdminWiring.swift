@@ -14,7 +14,7 @@ enum AdminWiring {
     /// Reads the certificate and key of an `ssl` Admin API listener, before anything listens, so a bad file
     /// stops the node with a message naming the setting and the file.
     static func loadTLS(settings: NodeSettings) throws -> AdminTLS? {
-        guard let listen = settings.adminListen.first, listen.ssl else { return nil }
+        guard let listen = settings.adminListen.first(where: \.ssl) else { return nil }
         // NodeSettings already refused an ssl listener without both files.
         guard let certificate = settings.adminSSLCert, let key = settings.adminSSLCertKey else {
             throw StartFailure("admin_listen \(listen) needs admin_ssl_cert and admin_ssl_cert_key")
@@ -26,15 +26,16 @@ enum AdminWiring {
         }
     }
 
-    /// Starts the Admin API on the first `admin_listen` address. A listener off loopback needs Admin API
-    /// tokens (`switchyard admin-token create`): without one the node refuses to start rather than expose
-    /// an open Admin API, with or without TLS (TLS protects the traffic, not the API). `tls` comes from
-    /// `loadTLS` for an `ssl` listener.
+    /// Starts the Admin API on every `admin_listen` address (none for `off`). A listener off loopback needs
+    /// Admin API tokens (`switchyard admin-token create`): without one the node refuses to start rather than
+    /// expose an open Admin API, with or without TLS (TLS protects the traffic, not the API). `tls` comes from
+    /// `loadTLS` and serves every `ssl` listener. If one listener cannot start, those already started stop.
     static func start(settings: NodeSettings, tls: AdminTLS?, store: ConfigStore, node: GatewayNode, logger: Logger,
-                      onChange: @escaping @Sendable (DeclarativeConfig) -> Void) async throws -> AdminServer? {
-        guard let listen = settings.adminListen.first else { return nil }
-        if let refusal = AdminSecurity.refusal(host: listen.host, port: listen.port, hasTokens: store.hasTokens) {
-            throw StartFailure(refusal)
+                      onChange: @escaping @Sendable (DeclarativeConfig) -> Void) async throws -> [AdminServer] {
+        for listen in settings.adminListen {
+            if let refusal = AdminSecurity.refusal(host: listen.host, port: listen.port, hasTokens: store.hasTokens) {
+                throw StartFailure(refusal)
+            }
         }
         var allow: [IPNetwork] = []
         for block in settings.adminAllow {
@@ -43,19 +44,25 @@ enum AdminWiring {
             }
             allow.append(network)
         }
-        if !listen.ssl, !AdminSecurity.isLoopback(listen.host) {
-            logger.warning("admin API listens on \(listen) without TLS: tokens and configuration cross the network in clear; add the ssl flag with admin_ssl_cert and admin_ssl_cert_key")
+        var servers: [AdminServer] = []
+        for listen in settings.adminListen {
+            if !listen.ssl, !AdminSecurity.isLoopback(listen.host) {
+                logger.warning("admin API listens on \(listen) without TLS: tokens and configuration cross the network in clear; add the ssl flag with admin_ssl_cert and admin_ssl_cert_key")
+            }
+            let api = AdminAPI(store: store, runtime: node.adminRuntime(),
+                               requireToken: !AdminSecurity.isLoopback(listen.host), allow: allow, logger: logger,
+                               onChange: onChange)
+            do {
+                let server = try await AdminServer.start(api, host: listen.host, port: listen.port,
+                                                         tls: listen.ssl ? tls : nil, logger: logger)
+                let scheme = listen.ssl ? "https" : "http"
+                emit("switchyard: admin API listening on \(scheme)://\(Target.format(host: listen.host, port: server.port))")
+                servers.append(server)
+            } catch {
+                for server in servers { await server.stop() }
+                throw StartFailure(error.message)
+            }
         }
-        let api = AdminAPI(store: store, runtime: node.adminRuntime(),
-                           requireToken: !AdminSecurity.isLoopback(listen.host), allow: allow, logger: logger,
-                           onChange: onChange)
-        do {
-            let server = try await AdminServer.start(api, host: listen.host, port: listen.port, tls: tls, logger: logger)
-            let scheme = listen.ssl ? "https" : "http"
-            emit("switchyard: admin API listening on \(scheme)://\(Target.format(host: listen.host, port: server.port))")
-            return server
-        } catch {
-            throw StartFailure(error.message)
-        }
+        return servers
     }
 }

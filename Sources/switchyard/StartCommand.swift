@@ -115,7 +115,7 @@ struct StartCommand: AsyncParsableCommand {
             let listen = settings.proxyListen.map(\.description).joined(separator: ", ")
             throw StartFailure("cannot listen on \(listen) (proxy_listen): \(error)")
         }
-        let admin: AdminServer?
+        let admin: [AdminServer]
         do {
             admin = try await AdminWiring.start(settings: settings, tls: adminTLS, store: store, node: node, logger: logger) { config in
                 node.apply(config)
@@ -147,9 +147,11 @@ struct StartCommand: AsyncParsableCommand {
                 } catch {
                     FileHandle.standardError.write(Data("switchyard: certificate reload failed, still serving the previous certificate: \(error.message)\n".utf8))
                 }
-                if let admin {
+                if !admin.isEmpty {
                     do {
-                        if let tls = try AdminWiring.loadTLS(settings: settings) { try admin.reloadCertificate(tls) }
+                        if let tls = try AdminWiring.loadTLS(settings: settings) {
+                            for server in admin { try server.reloadCertificate(tls) }
+                        }
                     } catch {
                         FileHandle.standardError.write(Data("switchyard: admin API certificate reload failed, still serving the previous certificate: \((error as? AdminServerError)?.message ?? "\(error)")\n".utf8))
                     }
@@ -159,7 +161,7 @@ struct StartCommand: AsyncParsableCommand {
             break
         }
         emit("switchyard: stopping")
-        await admin?.stop()
+        for server in admin { await server.stop() }
         await node.shutdown()
     }
 

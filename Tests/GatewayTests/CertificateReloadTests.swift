@@ -3,9 +3,10 @@ import NIOSSL
 import Testing
 import TestSupport
 
-/// `switchyard start` run as a process: SIGHUP replaces the certificates of the proxy's `ssl` listener and of
-/// the Admin API for new connections, and a bad certificate file changes nothing.
-@Suite("SIGHUP certificate reload", .timeLimit(.minutes(1)))
+/// `switchyard start` run as a process: every `admin_listen` address is served, SIGHUP replaces the certificates
+/// of the proxy's `ssl` listener and of the Admin API for new connections, and a bad certificate file changes
+/// nothing.
+@Suite("switchyard start: listeners and SIGHUP certificate reload", .timeLimit(.minutes(1)))
 struct CertificateReloadTests {
     /// The switchyard executable built beside the test bundle (`swift build --build-tests` builds both).
     static var binary: String {
@@ -17,7 +18,7 @@ struct CertificateReloadTests {
         return Int(line[range.upperBound...].prefix { $0.isNumber })
     }
 
-    @Test("SIGHUP rotates the proxy's and the Admin API's certificates; a broken file keeps the old one")
+    @Test("plain and TLS admin listeners both serve; SIGHUP rotates the proxy's and the Admin API's certificates; a broken file keeps the old one")
     func sighupRotatesCertificates() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reload-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -39,7 +40,7 @@ struct CertificateReloadTests {
         environment["SWITCHYARD_PROXY_LISTEN"] = "127.0.0.1:0 ssl"
         environment["SWITCHYARD_SSL_CERT"] = certificate
         environment["SWITCHYARD_SSL_CERT_KEY"] = key
-        environment["SWITCHYARD_ADMIN_LISTEN"] = "127.0.0.1:0 ssl"
+        environment["SWITCHYARD_ADMIN_LISTEN"] = "127.0.0.1:0, 127.0.0.1:0 ssl"
         environment["SWITCHYARD_ADMIN_SSL_CERT"] = certificate
         environment["SWITCHYARD_ADMIN_SSL_CERT_KEY"] = key
         environment["SWITCHYARD_DNS_SERVERS"] = "127.0.0.1:9"
@@ -48,9 +49,14 @@ struct CertificateReloadTests {
         let node = try BackgroundProcess(Self.binary, ["start", "--config", config], environment: environment)
         defer { node.stop() }
 
-        let adminLine = try #require(node.waitForLine(containing: "admin API listening on"), "\(node.stderr)")
+        let adminLine = try #require(node.waitForLine(containing: "admin API listening on https"), "\(node.stderr)")
+        let plainLine = try #require(node.waitForLine(containing: "admin API listening on http:"), "\(node.stderr)")
         let proxyLine = try #require(node.waitForLine(containing: "proxy listening on"), "\(node.stderr)")
         let adminPort = try #require(Self.port(in: adminLine, after: "https://127.0.0.1:"))
+        let plainPort = try #require(Self.port(in: plainLine, after: "http://127.0.0.1:"))
+        let plain = try TestClient(port: plainPort)
+        try plain.send("GET /status HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        #expect(try plain.readResponse().status == 200)
         let proxyPort = try #require(Self.port(in: proxyLine, after: "https://127.0.0.1:"))
         let first = try NIOSSLCertificate.fromPEMFile(UpstreamTLSTests.certificate)
         let second = try NIOSSLCertificate.fromPEMFile(fixtures.appendingPathComponent("other-test.crt").path)
