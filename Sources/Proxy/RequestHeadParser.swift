@@ -77,8 +77,13 @@ struct RequestHeadParser {
             let target = UnsafeRawBufferPointer(rebasing: raw[(scan.target.lowerBound - scan.skipped)..<(scan.target.upperBound - scan.skipped)])
             return (Self.method(methodBytes), String(decoding: target, as: UTF8.self))
         }
-        return RequestHead(method: method, uri: uri, minorVersion: scan.minorVersion, headers: headers,
-                           facts: RequestFacts(headers))
+        var facts = RequestFacts(headers)
+        if scan.minorVersion == 0 && facts.chunked && facts.invalid == nil {
+            // HTTP/1.0 has no transfer codings: a peer that ignores the header would read the body differently
+            // (RFC 9112 §6.1 calls this faulty framing).
+            facts.invalid = "Transfer-Encoding in an HTTP/1.0 request"
+        }
+        return RequestHead(method: method, uri: uri, minorVersion: scan.minorVersion, headers: headers, facts: facts)
     }
 
     struct Scan {

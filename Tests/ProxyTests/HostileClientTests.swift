@@ -39,6 +39,8 @@ extension ProxyIntegrationTests {
             ("HTTP/1.1 without Host", "GET / HTTP/1.1\r\nX-A: b\r\n\r\n"),
             ("invalid method token", "G(T / HTTP/1.1\r\nHost: a\r\n\r\n"),
             ("HTTP/2 preface on HTTP/1", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+            ("chunked HTTP/1.0 request",
+             "POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
         ]
 
         @Test(arguments: smuggling.indices)
