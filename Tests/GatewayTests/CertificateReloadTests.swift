@@ -45,6 +45,7 @@ struct CertificateReloadTests {
         environment["SWITCHYARD_ADMIN_SSL_CERT_KEY"] = key
         environment["SWITCHYARD_DNS_SERVERS"] = "127.0.0.1:9"
         environment["SWITCHYARD_WORKERS"] = "1"
+        environment["SWITCHYARD_LOG_LEVEL"] = "debug"  // a failure below then shows the node's side
         environment["SWITCHYARD_DATABASE"] = directory.appendingPathComponent("switchyard.db").path
         let node = try BackgroundProcess(Self.binary, ["start", "--config", config], environment: environment)
         defer { node.stop() }
@@ -60,8 +61,17 @@ struct CertificateReloadTests {
         let proxyPort = try #require(Self.port(in: proxyLine, after: "https://127.0.0.1:"))
         let first = try NIOSSLCertificate.fromPEMFile(UpstreamTLSTests.certificate)
         let second = try NIOSSLCertificate.fromPEMFile(fixtures.appendingPathComponent("other-test.crt").path)
-        #expect(try await TLSProbe.get("/status", port: adminPort, serverName: "localhost", trust: first).status == 200)
-        #expect(try await TLSProbe.get("/", port: proxyPort, serverName: "localhost", trust: first).status == 404)
+        /// A probe whose failure carries the node's log.
+        func status(_ path: String, _ port: Int, trust: [NIOSSLCertificate]) async throws -> Int {
+            do {
+                return try await TLSProbe.get(path, port: port, serverName: "localhost", trust: trust).status
+            } catch {
+                Issue.record("\(path) on port \(port): \(error)\nnode log:\n\(node.stderr.suffix(4000))")
+                throw error
+            }
+        }
+        #expect(try await status("/status", adminPort, trust: first) == 200)
+        #expect(try await status("/", proxyPort, trust: first) == 404)
 
         // A broken pair (certificate and key that do not belong together) is refused; the old certificate stays.
         try install(UpstreamTLSTests.certificate, fixtures.appendingPathComponent("other-test.key").path)
@@ -69,7 +79,7 @@ struct CertificateReloadTests {
         #expect(node.waitForLine(containing: "reloaded") != nil)
         try await Task.sleep(for: .milliseconds(300))
         #expect(node.stderr.contains("admin API certificate reload failed"), "\(node.stderr)")
-        #expect(try await TLSProbe.get("/status", port: adminPort, serverName: "localhost", trust: first).status == 200)
+        #expect(try await status("/status", adminPort, trust: first) == 200)
 
         // The new pair is served to new connections by both listeners.
         try install(fixtures.appendingPathComponent("other-test.crt").path, fixtures.appendingPathComponent("other-test.key").path)
@@ -80,7 +90,7 @@ struct CertificateReloadTests {
             rotated = (try? await TLSProbe.get("/status", port: adminPort, serverName: "localhost", trust: second))?.status == 200
         }
         #expect(rotated, "\(node.stderr)")
-        #expect(try await TLSProbe.get("/", port: proxyPort, serverName: "localhost", trust: second).status == 404)
+        #expect(try await status("/", proxyPort, trust: second) == 404)
         await #expect(throws: NIOSSLError.self) {
             _ = try await TLSProbe.get("/status", port: adminPort, serverName: "localhost", trust: first)
         }
