@@ -1,6 +1,5 @@
 import Balancer
 import NIOCore
-import NIOHTTP1
 
 /// The state of the one request a client connection is serving (later pipelined requests wait in a queue).
 /// A struct stored in the handler: starting a request allocates nothing for it.

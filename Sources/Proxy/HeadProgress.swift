@@ -2,7 +2,7 @@ import NIOCore
 
 /// Where the client's current request head stands; for the header read timeout.
 final class HeadProgress {
-    /// The decoder is between requests or inside a head (not inside a body).
+    /// Between requests or inside a head (not inside a body).
     var awaitingHead = true
     var startedAt: NIODeadline? = nil
     /// The connection is refusing input (an error answer is on its way, then close).
