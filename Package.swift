@@ -138,6 +138,8 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], exclude: ["Fixtures"]),
-        .testTarget(name: "TestSupportTests", dependencies: ["TestSupport", "DNSWire"]),
+        .testTarget(name: "TestSupportTests", dependencies: [
+            "TestSupport", "DNSWire", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
     ]
 )

@@ -43,7 +43,7 @@ extension ProxyConnectionHandler {
         context.write(wrapOutboundOut(buffer), promise: nil)
         clientFlushNeeded = true
         if !keep {
-            progress.rejected = true
+            refusing = true
             return closeClientAfterFlush()
         }
         if exchange.requestComplete { finishExchange() }
@@ -51,14 +51,14 @@ extension ProxyConnectionHandler {
 
     /// A request the decoder (or the guard) refused: answered in order after earlier requests, then close.
     func rejectHead(status: Int, message: String) {
-        guard isOpen, !progress.rejected else { return }
+        guard isOpen, !refusing else { return }
         if exchange.phase != .idle && !exchange.requestComplete && queue.isEmpty {
             // The body of the request in progress is malformed: that request fails, nothing else follows.
             abandonUpstream()
             if exchange.responseStarted { return closeClientAfterFlush() }
             return answer(status: status, message: message, close: true)
         }
-        progress.rejected = true
+        refusing = true
         if exchange.phase == .idle && queue.isEmpty {
             respondAndClose(status: status, message: message)
         } else {
@@ -132,7 +132,7 @@ extension ProxyConnectionHandler {
 
     func closeClientAfterFlush() {
         guard isOpen else { return }
-        progress.rejected = true
+        refusing = true
         clientFlushNeeded = false
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: promise)
@@ -160,8 +160,8 @@ extension ProxyConnectionHandler {
         guard isOpen else { return }
         let now = NIODeadline.now()
         var next = min(limits.headerReadTimeout, limits.bodyReadTimeout)
-        if exchange.phase == .idle && queue.isEmpty && !progress.rejected {
-            if let started = progress.startedAt, progress.awaitingHead {
+        if exchange.phase == .idle && queue.isEmpty && !refusing {
+            if let started = headStartedAt, framer.awaitingHead {
                 let elapsed = now - started
                 if elapsed >= limits.headerReadTimeout {
                     logger.debug("request head timed out", metadata: ["client": "\(clientIPText)"])

@@ -163,7 +163,6 @@ extension ProxyConnectionHandler {
 
     func startTunnel() {
         exchange.phase = .tunnel
-        progress.awaitingHead = false
         // Bytes the client sent after its upgrade request waited in the queue.
         drainQueue()
     }

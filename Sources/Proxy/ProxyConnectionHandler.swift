@@ -17,7 +17,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     let loop: LoopContext
-    let progress = HeadProgress()
+    /// When the incomplete request head being read started to arrive (for `ProxyLimits.headerReadTimeout`).
+    var headStartedAt: NIODeadline? = nil
+    /// The connection refuses further input: an error answer is on its way, then close.
+    var refusing = false
     let limits: ProxyLimits
     /// The client connection arrived on a TLS listener.
     let https: Bool
@@ -83,7 +86,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         if loop.draining { closeWhenIdle = true }
         // On a TLS listener the head timer runs from accept, so a handshake that stalls is bounded by the
         // header read timeout too (its bytes never reach this handler).
-        if https { progress.startedAt = .now() }
+        if https { headStartedAt = .now() }
         armTimer(in: min(limits.headerReadTimeout, limits.clientIdleTimeout, limits.bodyReadTimeout))
     }
 
@@ -100,7 +103,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         guard isOpen else { return }
         isOpen = false
         loop.statistics.bump(loop.statistics.open, by: -1)
-        progress.rejected = true
+        refusing = true
         timer?.cancel()
         timer = nil
         loop.clients.removeValue(forKey: ObjectIdentifier(self))
@@ -111,7 +114,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard isOpen, !progress.rejected else { return }
+        guard isOpen, !refusing else { return }
         logger.debug("client connection error", metadata: ["client": "\(clientIPText)", "error": "\(error)"])
         closeClient()
     }
@@ -119,10 +122,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     // MARK: Reading from the client
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard isOpen, !progress.rejected else { return }
+        guard isOpen, !refusing else { return }
         inReadBatch = true
         var buffer = unwrapInboundIn(data)
-        while isOpen && !progress.rejected {
+        while isOpen && !refusing {
             let event: RequestEvent?
             do {
                 event = try framer.next(&buffer)
@@ -131,14 +134,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 return rejectHead(status: error.status, message: error.message)
             }
             guard let event else { break }
-            switch event {
-            case .head:
-                progress.headReceived()
-            case .end:
-                progress.messageEnded()
-            case .body, .raw:
-                break
-            }
+            if case .head = event { headStartedAt = nil }
             if queue.isEmpty && (exchange.phase == .idle || exchange.phase == .tunnel || !exchange.requestComplete) {
                 handle(event)
             } else {
@@ -148,9 +144,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         // The head timer runs while a head is incomplete, from the read that brought its first bytes.
         if framer.awaitingHead {
             if framer.partialHeadBytes == 0 {
-                progress.startedAt = nil
-            } else if progress.startedAt == nil {
-                progress.startedAt = .now()
+                headStartedAt = nil
+            } else if headStartedAt == nil {
+                headStartedAt = .now()
             }
         }
     }
@@ -282,12 +278,6 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
         if head.method == .CONNECT {
             return answer(status: 400, message: "CONNECT is not supported", close: true)
-        }
-        if head.uri.utf8.count > limits.maxURILength {
-            return answer(status: 414, message: "request URI too long", close: true)
-        }
-        if head.headers.count > limits.maxHeaderCount {
-            return answer(status: 431, message: "too many request header fields", close: true)
         }
         guard
             let route = configuration.router.route(

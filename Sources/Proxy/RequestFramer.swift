@@ -113,13 +113,17 @@ struct RequestFramer {
         return nil
     }
 
-    private func checkIncomplete(_ pending: ByteBuffer) throws(RequestFramingError) {
-        let sawLineEnd = Self.containsLineFeed(pending)
-        if !sawLineEnd && pending.readableBytes > parser.maxLineBytes {
-            throw RequestFramingError(status: 414, message: "request line too long")
+    /// Refuses an incomplete head that is already too long; like every framing error, it stops the framer.
+    private mutating func checkIncomplete(_ pending: ByteBuffer) throws(RequestFramingError) {
+        var error: RequestFramingError? = nil
+        if !Self.containsLineFeed(pending) && pending.readableBytes > parser.maxLineBytes {
+            error = RequestFramingError(status: 414, message: "request line too long")
+        } else if pending.readableBytes > parser.maxHeadBytes {
+            error = RequestFramingError(status: 431, message: "request header fields too large")
         }
-        if pending.readableBytes > parser.maxHeadBytes {
-            throw RequestFramingError(status: 431, message: "request header fields too large")
+        if let error {
+            stop()
+            throw error
         }
     }
 

@@ -17,12 +17,7 @@ enum RequestHeaderKind {
     case requestId
     case other
 
-    /// Classifies by length first, then one case-insensitive compare: no lowercased copy.
-    static func of(_ name: String) -> RequestHeaderKind {
-        var name = name
-        return name.withUTF8 { of(UnsafeRawBufferPointer($0)) }
-    }
-
+    /// Classifies a header name by length first, then one case-insensitive compare: no lowercased copy.
     static func of(_ bytes: UnsafeRawBufferPointer) -> RequestHeaderKind {
         switch bytes.count {
         case 2:
@@ -67,16 +62,5 @@ enum RequestHeaderKind {
     @inline(__always)
     private static func matches(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
         bytes.count == literal.utf8CodeUnitCount && HeadScan.equalsLowercase(bytes, 0, literal)
-    }
-}
-
-extension String {
-    /// ASCII case-insensitive equality with a lower-case literal.
-    func equalsLowercase(_ literal: StaticString) -> Bool {
-        var copy = self
-        return copy.withUTF8 { bytes in
-            bytes.count == literal.utf8CodeUnitCount
-                && HeadScan.equalsLowercase(UnsafeRawBufferPointer(bytes), 0, literal)
-        }
     }
 }

@@ -26,25 +26,6 @@ public struct RequestHeaders: Sendable {
         self.fields = fields
     }
 
-    /// Headers from name-value pairs (for routers and tests that build requests by hand).
-    public init(_ pairs: [(name: String, value: String)]) {
-        var buffer = ByteBuffer()
-        var fields: [Field] = []
-        for (name, value) in pairs {
-            let nameStart = Int32(buffer.writerIndex)
-            buffer.writeString(name)
-            let nameEnd = Int32(buffer.writerIndex)
-            buffer.writeStaticString(": ")
-            let valueStart = Int32(buffer.writerIndex)
-            buffer.writeString(value)
-            let valueEnd = Int32(buffer.writerIndex)
-            buffer.writeStaticString("\r\n")
-            fields.append(Field(nameStart: nameStart, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd,
-                                lineEnd: Int32(buffer.writerIndex)))
-        }
-        self.init(bytes: buffer, fields: fields)
-    }
-
     public var count: Int { fields.count }
 
     /// The first value of the named field (ASCII case-insensitive), or nil.

@@ -20,19 +20,11 @@ struct CertificateReloadTests {
 
     @Test("plain and TLS admin listeners both serve; SIGHUP rotates the proxy's and the Admin API's certificates; a broken file keeps the old one")
     func sighupRotatesCertificates() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reload-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let certificate = directory.appendingPathComponent("server.crt").path
-        let key = directory.appendingPathComponent("server.key").path
-        func install(_ certificateFile: String, _ keyFile: String) throws {
-            try? FileManager.default.removeItem(atPath: certificate)
-            try? FileManager.default.removeItem(atPath: key)
-            try FileManager.default.copyItem(atPath: certificateFile, toPath: certificate)
-            try FileManager.default.copyItem(atPath: keyFile, toPath: key)
-        }
-        let fixtures = UpstreamTLSTests.fixtures
-        try install(UpstreamTLSTests.certificate, UpstreamTLSTests.key)
+        let files = try CertificateFiles()
+        defer { files.remove() }
+        let (directory, certificate, key) = (files.directory, files.certificate, files.key)
+        let (old, new) = (CertificateFiles.first, CertificateFiles.second)
+        try files.install(old.certificate, old.key)
         let config = directory.appendingPathComponent("kong.yaml").path
         try "_format_version: \"3.0\"\n".write(toFile: config, atomically: true, encoding: .utf8)
 
@@ -59,8 +51,8 @@ struct CertificateReloadTests {
         try plain.send("GET /status HTTP/1.1\r\nHost: localhost\r\n\r\n")
         #expect(try plain.readResponse().status == 200)
         let proxyPort = try #require(Self.port(in: proxyLine, after: "https://127.0.0.1:"))
-        let first = try NIOSSLCertificate.fromPEMFile(UpstreamTLSTests.certificate)
-        let second = try NIOSSLCertificate.fromPEMFile(fixtures.appendingPathComponent("other-test.crt").path)
+        let first = try NIOSSLCertificate.fromPEMFile(old.certificate)
+        let second = try NIOSSLCertificate.fromPEMFile(new.certificate)
         /// A probe whose failure carries the node's log.
         func status(_ path: String, _ port: Int, trust: [NIOSSLCertificate]) async throws -> Int {
             do {
@@ -74,7 +66,7 @@ struct CertificateReloadTests {
         #expect(try await status("/", proxyPort, trust: first) == 404)
 
         // A broken pair (certificate and key that do not belong together) is refused; the old certificate stays.
-        try install(UpstreamTLSTests.certificate, fixtures.appendingPathComponent("other-test.key").path)
+        try files.install(old.certificate, new.key)
         node.signal(SIGHUP)
         #expect(node.waitForLine(containing: "reloaded") != nil)
         try await Task.sleep(for: .milliseconds(300))
@@ -82,7 +74,7 @@ struct CertificateReloadTests {
         #expect(try await status("/status", adminPort, trust: first) == 200)
 
         // The new pair is served to new connections by both listeners.
-        try install(fixtures.appendingPathComponent("other-test.crt").path, fixtures.appendingPathComponent("other-test.key").path)
+        try files.install(new.certificate, new.key)
         node.signal(SIGHUP)
         var rotated = false
         for _ in 0..<50 where !rotated {

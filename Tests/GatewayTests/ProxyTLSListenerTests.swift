@@ -59,19 +59,11 @@ struct ProxyTLSListenerTests {
 
     @Test("reloadCertificates rotates the certificate for new connections; a bad file changes nothing")
     func rotatesCertificates() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let certificate = directory.appendingPathComponent("proxy.crt").path
-        let key = directory.appendingPathComponent("proxy.key").path
-        let other = UpstreamTLSTests.fixtures
-        func install(_ certificateFile: String, _ keyFile: String) throws {
-            try? FileManager.default.removeItem(atPath: certificate)
-            try? FileManager.default.removeItem(atPath: key)
-            try FileManager.default.copyItem(atPath: certificateFile, toPath: certificate)
-            try FileManager.default.copyItem(atPath: keyFile, toPath: key)
-        }
-        try install(Self.certificate, Self.key)
+        let files = try CertificateFiles()
+        defer { files.remove() }
+        let (certificate, key) = (files.certificate, files.key)
+        let other = CertificateFiles.second
+        try files.install(Self.certificate, Self.key)
 
         let backend = try await TestBackend.start(name: "app")
         defer { Task { await backend.stop() } }
@@ -84,11 +76,11 @@ struct ProxyTLSListenerTests {
         defer { Task { await node.shutdown(grace: .milliseconds(100)) } }
         let port = node.proxy.ports[1]
         let first = try NIOSSLCertificate.fromPEMFile(Self.certificate)
-        let second = try NIOSSLCertificate.fromPEMFile(other.appendingPathComponent("other-test.crt").path)
+        let second = try NIOSSLCertificate.fromPEMFile(other.certificate)
         #expect(try await TLSProbe.get("/hello", port: port, serverName: "localhost", trust: first).status == 200)
 
         // Rotation: the new certificate serves new connections; the old one is no longer presented.
-        try install(other.appendingPathComponent("other-test.crt").path, other.appendingPathComponent("other-test.key").path)
+        try files.install(other.certificate, other.key)
         try node.reloadCertificates()
         #expect(try await TLSProbe.get("/hello", port: port, serverName: "localhost", trust: second).status == 200)
         await #expect(throws: (any Error).self) {
@@ -96,7 +88,7 @@ struct ProxyTLSListenerTests {
         }
 
         // A key that does not belong to the certificate is refused, and the running certificate stays.
-        try install(Self.certificate, other.appendingPathComponent("other-test.key").path)
+        try files.install(Self.certificate, other.key)
         #expect(throws: GatewayError.self) { try node.reloadCertificates() }
         #expect(try await TLSProbe.get("/hello", port: port, serverName: "localhost", trust: second).status == 200)
     }
