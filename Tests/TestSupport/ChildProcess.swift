@@ -63,8 +63,8 @@ struct ChildProcess {
         return Result(status: signal == 0 ? (status >> 8) & 0xFF : 128 + signal, stdout: stdout, stderr: stderr)
     }
 
-    /// Starts `command` with an empty signal mask and default signal handling, stdin from /dev/null and
-    /// output to the given files; the caller reaps it.
+    /// Starts `command` with an empty signal mask and default signal handling, stdin from /dev/null, output to
+    /// the given files and no other inherited descriptor; the caller reaps it.
     static func spawn(_ command: String, _ arguments: [String], stdout outPath: String, stderr errPath: String,
                       environment: [String: String] = ProcessInfo.processInfo.environment) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
@@ -73,6 +73,11 @@ struct ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        // Nothing else of the test process reaches the child: a socket it inherited would stay open (a port
+        // bound, a connection not closed) for as long as the child lives, whatever the test closes.
+        guard Self.closeFrom(&actions, 3) == 0 else {
+            throw TestDNSError("cannot ask posix_spawn to close inherited descriptors")
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -102,6 +107,16 @@ struct ChildProcess {
         }
         return pid
     }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), looked up at run time because
+    /// Swift's Glibc module does not import the GNU extension.
+    private static let closeFrom: @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32 = {
+        typealias Function = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else {
+            return { _, _ in -1 }
+        }
+        return unsafeBitCast(symbol, to: Function.self)
+    }()
 
     /// A NULL-terminated array of C strings, as `execve` takes; release with `release(_:)`.
     private static func cStrings(_ strings: [String]) -> (pointer: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, count: Int) {

@@ -39,4 +39,14 @@ struct BackgroundProcessTests {
         #expect(ContinuousClock.now - started < .seconds(10), "returned when the child ended, not at the timeout")
         #expect(child.stdout == "something-else\n")
     }
+
+    @Test func theChildInheritsNoDescriptorButItsOutput() throws {
+        var pipeEnds: [Int32] = [0, 0]
+        #expect(pipe(&pipeEnds) == 0)
+        defer { for end in pipeEnds { close(end) } }
+        let child = try BackgroundProcess("/bin/sh", ["-c", "ls /proc/$$/fd; echo done"], environment: Self.environment)
+        #expect(child.waitForLine(containing: "done", timeout: .seconds(10)) != nil)
+        let open = child.stdout.split(separator: "\n").compactMap { Int32($0) }
+        #expect(open.allSatisfy { $0 <= 2 }, "the child holds \(open), the test's pipe is \(pipeEnds)")
+    }
 }
