@@ -159,11 +159,18 @@ extension DNSResolver {
             await withTaskGroup(of: (String, Result<AddressLookup, DiscoveryError>).self) { group in
                 for target in missing {
                     group.addTask {
+                        // Bind the outcome before building the tuple. Swift 6.3's optimizer leaves the
+                        // tuple's first element uninitialised when an async closure with an indirect
+                        // (generic) result returns `(value, try await f())` from inside `do`: release builds
+                        // then read a stale or garbage String here and crashed on SRV sets of 20+ records.
+                        // Reproduction: Tests/Reproductions/AsyncClosureTupleReturn.
+                        let outcome: Result<AddressLookup, DiscoveryError>
                         do throws(DiscoveryError) {
-                            return (target, .success(try await self.resolveAddresses(target, families: families)))
+                            outcome = .success(try await self.resolveAddresses(target, families: families))
                         } catch {
-                            return (target, .failure(error))
+                            outcome = .failure(error)
                         }
+                        return (target, outcome)
                     }
                 }
                 for await (target, outcome) in group {
