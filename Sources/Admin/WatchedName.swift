@@ -16,14 +16,16 @@ public struct WatchedName: Sendable, Hashable {
     public var status: String
     /// What the last failed query said.
     public var lastError: String?
-    /// Seconds the stale or held records still serve.
+    /// Seconds since the records went stale (DNS failing) or into a negative hold (NXDOMAIN/NODATA).
     public var staleFor: Double?
+    /// Seconds the stale or held records may still serve before they are dropped.
+    public var staleServeRemaining: Double?
     public var generation: UInt64
     public var queries: Int
 
     public init(name: String, kind: String, records: [String], ttl: UInt32?, nextRefreshIn: Double?,
                 refreshedAgo: Double?, status: String, lastError: String?, staleFor: Double?,
-                generation: UInt64, queries: Int) {
+                staleServeRemaining: Double? = nil, generation: UInt64, queries: Int) {
         self.name = name
         self.kind = kind
         self.records = records
@@ -33,6 +35,7 @@ public struct WatchedName: Sendable, Hashable {
         self.status = status
         self.lastError = lastError
         self.staleFor = staleFor
+        self.staleServeRemaining = staleServeRemaining
         self.generation = generation
         self.queries = queries
     }
@@ -48,6 +51,7 @@ public struct WatchedName: Sendable, Hashable {
             "last_refresh_ago": number(refreshedAgo), "status": .string(status),
             "stale": .bool(status == "stale" || status == "negative_hold"),
             "last_error": lastError.map { .string($0) } ?? .null, "stale_for": number(staleFor),
+            "stale_serve_remaining": number(staleServeRemaining),
             "generation": .int(Int(generation)), "queries": .int(queries),
         ])
     }

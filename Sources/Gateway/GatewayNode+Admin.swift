@@ -56,16 +56,19 @@ extension GatewayNode {
         }
         let state: String
         var staleFor: Double?
+        var staleServeRemaining: Double?
         var lastError = status.lastError
         switch snapshot.status {
         case .fresh: state = "fresh"
-        case let .stale(error, _, until):
+        case let .stale(error, since, until):
             state = "stale"
-            staleFor = seconds(until - now)
+            staleFor = seconds(now - since)
+            staleServeRemaining = seconds(until - now)
             lastError = lastError ?? error
-        case let .negativeHold(reason, _, until):
+        case let .negativeHold(reason, since, until):
             state = "negative_hold"
-            staleFor = seconds(until - now)
+            staleFor = seconds(now - since)
+            staleServeRemaining = seconds(until - now)
             lastError = lastError ?? reason
         case let .failed(error):
             state = "failed"
@@ -75,7 +78,8 @@ extension GatewayNode {
             name: snapshot.name, kind: status.kind == .service ? "SRV" : "A/AAAA", records: records, ttl: snapshot.ttl,
             nextRefreshIn: seconds(snapshot.nextRefresh - now),
             refreshedAgo: snapshot.refreshedAt.map { seconds(now - $0) }, status: state, lastError: lastError,
-            staleFor: staleFor, generation: snapshot.generation, queries: status.queries)
+            staleFor: staleFor, staleServeRemaining: staleServeRemaining, generation: snapshot.generation,
+            queries: status.queries)
     }
 
 }

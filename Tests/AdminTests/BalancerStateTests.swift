@@ -115,8 +115,8 @@ import Synchronization
 
     @Test func dnsListsWatchedNames() async throws {
         let name = WatchedName(name: "api.test", kind: "A/AAAA", records: ["10.0.0.1"], ttl: 30, nextRefreshIn: 12,
-                               refreshedAgo: 18, status: "stale", lastError: "timed out", staleFor: 3000,
-                               generation: 4, queries: 9)
+                               refreshedAgo: 18, status: "stale", lastError: "timed out", staleFor: 3,
+                               staleServeRemaining: 3597, generation: 4, queries: 9)
         let harness = try AdminHarness()
         try await harness.test(runtime: AdminRuntime(dns: { [name] })) { (client: AdminHarness.Client) async throws in
             let answer = try await client.send(.get, "/dns")
@@ -127,6 +127,8 @@ import Synchronization
             #expect(entry["ttl"] as? Int == 30)
             #expect(entry["stale"] as? Bool == true)
             #expect(entry["last_error"] as? String == "timed out")
+            #expect(entry["stale_for"] as? Double == 3)
+            #expect(entry["stale_serve_remaining"] as? Double == 3597)
         }
     }
 }
