@@ -45,12 +45,13 @@ import TestSupport
         node.apply(harness.store.snapshot.config)
         let port = try await node.start()
 
-        // Bounded load: sequential requests for at most 6 s or 3000 requests, until cancelled.
+        // Bounded load: sequential requests, paced at about one a millisecond so that a fast (release)
+        // build still sends some after the change settles, for at most 6 s or 5000 requests, until cancelled.
         let load = Task.detached { () -> (hits: [Hit], failures: Int) in
             var hits: [Hit] = []
             var failures = 0
             let deadline = ContinuousClock.now + .seconds(6)
-            while !Task.isCancelled, ContinuousClock.now < deadline, hits.count + failures < 3000 {
+            while !Task.isCancelled, ContinuousClock.now < deadline, hits.count + failures < 5000 {
                 do {
                     let response = try LiveProxyTests.get(port, "/live")
                     if response.status == 200, let backend = response.header("X-Backend") {
@@ -61,6 +62,7 @@ import TestSupport
                 } catch {
                     failures += 1
                 }
+                try? await Task.sleep(for: .milliseconds(1))
             }
             return (hits, failures)
         }
