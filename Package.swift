@@ -9,6 +9,9 @@ let package = Package(
         .library(name: "Discovery", targets: ["Discovery"]),
         .library(name: "Balancer", targets: ["Balancer"]),
         .library(name: "DNSWire", targets: ["DNSWire"]),
+        // For Fuzz/ and Sanitize/, which build the framers and the proxy's suites on their own.
+        .library(name: "Proxy", targets: ["Proxy"]),
+        .library(name: "TestSupport", targets: ["TestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of each fuzz target into OUTDIR/<target>/: well-formed inputs of every kind the
+parser must handle, and the classic malformed ones (compression loops, truncated records, smuggling
+attempts). Usage: seeds.py OUTDIR"""
+import os
+import struct
+import sys
+
+
+def name(text, pointers=None, offset=0):
+    """A DNS name in wire form; `pointers` maps a suffix to an earlier offset for compression."""
+    out = b""
+    labels = text.rstrip(".").split(".") if text not in ("", ".") else []
+    for i in range(len(labels)):
+        suffix = ".".join(labels[i:])
+        if pointers is not None and suffix in pointers:
+            return out + struct.pack(">H", 0xC000 | pointers[suffix])
+        if pointers is not None:
+            pointers[suffix] = offset + len(out)
+        label = labels[i].encode()
+        out += bytes([len(label)]) + label
+    return out + b"\x00"
+
+
+class Message:
+    def __init__(self, qname, qtype, rcode=0, tc=False, ident=0x1234):
+        self.buf = b""
+        self.ptrs = {}
+        flags = 0x8400 | rcode | (0x0200 if tc else 0)
+        self.counts = [1, 0, 0, 0]
+        self.header = [ident, flags]
+        self.body = name(qname, self.ptrs, 12) + struct.pack(">HH", qtype, 1)
+
+    def rr(self, section, owner, rtype, ttl, rdata_fn):
+        self.counts[section] += 1
+        start = 12 + len(self.body)
+        head = name(owner, self.ptrs, start) + struct.pack(">HHI", rtype, 1, ttl)
+        rdata = rdata_fn(start + len(head) + 2)
+        self.body += head + struct.pack(">H", len(rdata)) + rdata
+        return self
+
+    def a(self, section, owner, ttl, ip):
+        return self.rr(section, owner, 1, ttl, lambda _o: bytes(int(x) for x in ip.split(".")))
+
+    def aaaa(self, section, owner, ttl, last):
+        return self.rr(section, owner, 28, ttl, lambda _o: b"\x00" * 15 + bytes([last]))
+
+    def cname(self, section, owner, ttl, target):
+        return self.rr(section, owner, 5, ttl, lambda o: name(target, self.ptrs, o))
+
+    def srv(self, section, owner, ttl, prio, weight, port, target):
+        return self.rr(section, owner, 33, ttl,
+                       lambda o: struct.pack(">HHH", prio, weight, port) + name(target, self.ptrs, o + 6))
+
+    def soa(self, section, owner, ttl, minimum):
+        def rdata(o):
+            mname = name("ns1.svc.test", self.ptrs, o)
+            rname = name("hostmaster.svc.test", self.ptrs, o + len(mname))
+            return mname + rname + struct.pack(">IIIII", 1, 3600, 600, 86400, minimum)
+        return self.rr(section, owner, 6, ttl, rdata)
+
+    def wire(self):
+        return struct.pack(">HHHHHH", *self.header, *self.counts) + self.body
+
+
+def dns_seeds():
+    s = {}
+    s["a"] = Message("api.svc.test", 1).a(1, "api.svc.test", 30, "127.0.0.1").a(1, "api.svc.test", 20, "127.0.0.2").wire()
+    s["aaaa"] = Message("api.svc.test", 28).aaaa(1, "api.svc.test", 30, 1).wire()
+    srv = Message("_http._tcp.api.svc.test", 33)
+    for i, target in enumerate(["b1.svc.test", "b2.svc.test", "b3.svc.test"]):
+        srv.srv(1, "_http._tcp.api.svc.test", 30, 10 + i // 2, 5, 9000 + i, target)
+    srv.a(3, "b1.svc.test", 30, "127.0.0.11").aaaa(3, "b2.svc.test", 30, 2)
+    s["srv-glue"] = srv.wire()
+    big = Message("_big._tcp.svc.test", 33)
+    for i in range(40):
+        big.srv(1, "_big._tcp.svc.test", 30, 10, 10, 7000 + i, "backend1.svc.test")
+    s["srv-40"] = big.wire()
+    s["srv-unavailable"] = Message("_http._tcp.gone.svc.test", 33).srv(1, "_http._tcp.gone.svc.test", 30, 0, 0, 0, ".").wire()
+    chain = Message("www.svc.test", 1).cname(1, "www.svc.test", 60, "edge.svc.test").cname(1, "edge.svc.test", 50, "lb.svc.test")
+    s["cname-chain"] = chain.a(1, "lb.svc.test", 40, "127.0.0.9").wire()
+    s["cname-loop"] = Message("x.svc.test", 1).cname(1, "x.svc.test", 60, "y.svc.test").cname(1, "y.svc.test", 60, "x.svc.test").wire()
+    s["nxdomain-soa"] = Message("missing.svc.test", 1, rcode=3).soa(2, "svc.test", 5, 2).wire()
+    s["nodata-soa"] = Message("api.svc.test", 28).soa(2, "svc.test", 5, 0x80000001).wire()
+    s["truncated-flag"] = Message("_big._tcp.svc.test", 33, tc=True).wire()
+    whole = s["a"]
+    s["truncated-record"] = whole[:-3]
+    bad_len = bytearray(whole)
+    bad_len[-6:-4] = struct.pack(">H", 200)  # rdlength past the end
+    s["rdlength-past-end"] = bytes(bad_len)
+    loop = struct.pack(">HHHHHH", 1, 0x8400, 1, 0, 0, 0) + struct.pack(">H", 0xC00C) + struct.pack(">HH", 1, 1)
+    s["compression-loop"] = loop
+    forward = struct.pack(">HHHHHH", 1, 0x8400, 1, 0, 0, 0) + b"\x03api" + struct.pack(">H", 0xC020) + struct.pack(">HH", 1, 1)
+    s["compression-forward"] = forward
+    return s
+
+
+def request_seeds():
+    s = {
+        "get": b"GET /api/users?id=1 HTTP/1.1\r\nHost: api\r\nAccept: */*\r\n\r\n",
+        "post-length": b"POST /submit HTTP/1.1\r\nHost: api\r\nContent-Length: 11\r\n\r\nhello world",
+        "post-chunked": b"POST /up HTTP/1.1\r\nHost: api\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n",
+        "pipelined": b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n",
+        "upgrade": b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n\x81\x05hello",
+        "http10": b"GET / HTTP/1.0\r\n\r\n",
+        "cl-te": b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "two-cl": b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde",
+        "obs-fold": b"GET / HTTP/1.1\r\nHost: a\r\nX-Folded: a\r\n b\r\n\r\n",
+        "bare-lf": b"GET / HTTP/1.1\nHost: a\n\n",
+        "space-colon": b"GET / HTTP/1.1\r\nHost : a\r\n\r\n",
+        "absolute-form": b"GET http://api.svc.test/x HTTP/1.1\r\nHost: api.svc.test\r\n\r\n",
+        "h2-preface": b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    }
+    # The first byte of each input is the read size minus one.
+    return {k: bytes([i * 37 % 256]) + v for i, (k, v) in enumerate(s.items())}
+
+
+def response_seeds():
+    s = {
+        "length": (0, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
+        "chunked": (0, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+        "dechunk": (2, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX: y\r\n\r\n"),
+        "no-content": (0, b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n"),
+        "continue": (0, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        "until-close": (0, b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\nall the rest until close"),
+        "switching": (0, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x02hi"),
+        "head": (1, b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"),
+        "keep-alive-two": (0, b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
+        "conflicting-length": (0, b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"),
+        "bad-chunk": (0, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+    }
+    return {k: bytes([flags | ((i * 11 % 64) << 2)]) + v for i, (k, (flags, v)) in enumerate(s.items())}
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    for target, seeds in (("FuzzDNSMessage", dns_seeds()), ("FuzzRequestFramer", request_seeds()),
+                          ("FuzzResponseFramer", response_seeds())):
+        folder = os.path.join(sys.argv[1], target)
+        os.makedirs(folder, exist_ok=True)
+        for key, data in seeds.items():
+            with open(os.path.join(folder, "seed-" + key), "wb") as f:
+                f.write(data)
+
+
+if __name__ == "__main__":
+    main()
