@@ -54,31 +54,31 @@ public final class DNSResolver: Sendable {
         }
         counterBox.withLockedValue { $0.queries += 1 }
         let pending = PendingQuery()
-        let raw: RawAnswer
-        do {
-            raw = try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { continuation in
-                    pending.install(continuation)
-                    loop.submit { channel in
-                        guard let channel else {
-                            pending.finish(.failure(DiscoveryError(.shutdown, "the resolver is shut down")))
-                            return
-                        }
-                        // The callback takes this +1 back; c-ares calls it exactly once, even on destroy.
-                        let context = Unmanaged.passRetained(pending).toOpaque()
-                        ares_search(channel, name, 1 /* C_IN */, Int32(type.rawValue), queryCallback, context)
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                pending.install(continuation)
+                loop.submit { channel in
+                    guard let channel else {
+                        pending.finish(.failure(DiscoveryError(.shutdown, "the resolver is shut down")))
+                        return
                     }
+                    // The callback takes this +1 back; c-ares calls it exactly once, even on destroy.
+                    let context = Unmanaged.passRetained(pending).toOpaque()
+                    ares_search(channel, name, 1 /* C_IN */, Int32(type.rawValue), queryCallback, context)
                 }
-            } onCancel: {
-                pending.finish(nil)
             }
-        } catch let error as DiscoveryError {
+        } onCancel: {
+            pending.finish(nil)
+        }
+        switch pending.takeResult() {
+        case .success(let raw)?:
+            return try interpret(raw, name: name, type: type)
+        case .failure(let error)?:
             counterBox.withLockedValue { $0.failures += 1 }
             throw error
-        } catch {
+        case nil:
             throw DiscoveryError(.shutdown, "lookup of \(name) was cancelled")
         }
-        return try interpret(raw, name: name, type: type)
     }
 
     private func interpret(_ raw: RawAnswer, name: String, type: RecordType) throws(DiscoveryError) -> DNSMessage {

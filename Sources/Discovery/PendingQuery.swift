@@ -1,38 +1,44 @@
 import NIOConcurrencyHelpers
 
 /// The meeting point of one c-ares callback and one awaiting task. Whichever comes second (the answer, or
-/// the task's cancellation) finds the other and completes; completing twice is a no-op, and the
-/// continuation is always resumed outside the lock.
+/// the task's cancellation) finds the other and completes; completing twice is a no-op.
+///
+/// The answer crosses from the resolver thread to the task under the lock: `finish` stores it, and the
+/// task takes it with `takeResult()` after it wakes. The continuation carries nothing; it only wakes the
+/// task, and is always resumed outside the lock. A continuation resumed before its task has suspended lets
+/// the task go on without any synchronisation ThreadSanitizer can see, so handing the bytes over through
+/// the continuation itself was reported as a race on them.
 final class PendingQuery: Sendable {
     typealias Result = Swift.Result<RawAnswer, DiscoveryError>
 
     private enum State {
         case created
-        case waiting(CheckedContinuation<RawAnswer, any Error>)
+        case waiting(CheckedContinuation<Void, Never>)
+        /// nil: the task was cancelled.
         case finished(Result?)
     }
 
     private let state = NIOLockedValueBox(State.created)
 
     /// Attaches the awaiting continuation; resumes it at once if the result is already known.
-    func install(_ continuation: CheckedContinuation<RawAnswer, any Error>) {
-        let early: Result?? = state.withLockedValue { state in
+    func install(_ continuation: CheckedContinuation<Void, Never>) {
+        let finished: Bool = state.withLockedValue { state in
             switch state {
             case .created:
                 state = .waiting(continuation)
-                return nil
-            case .finished(let result):
-                return .some(result)
+                return false
+            case .finished:
+                return true
             case .waiting:
                 preconditionFailure("continuation installed twice")
             }
         }
-        if let early { Self.resume(continuation, with: early) }
+        if finished { continuation.resume() }
     }
 
     /// Completes the query with an answer or an error; nil means the task was cancelled.
     func finish(_ result: Result?) {
-        let continuation: CheckedContinuation<RawAnswer, any Error>? = state.withLockedValue { state in
+        let continuation: CheckedContinuation<Void, Never>? = state.withLockedValue { state in
             switch state {
             case .created:
                 state = .finished(result)
@@ -44,14 +50,16 @@ final class PendingQuery: Sendable {
                 return nil
             }
         }
-        if let continuation { Self.resume(continuation, with: result) }
+        continuation?.resume()
     }
 
-    private static func resume(_ continuation: CheckedContinuation<RawAnswer, any Error>, with result: Result?) {
-        switch result {
-        case .success(let answer): continuation.resume(returning: answer)
-        case .failure(let error): continuation.resume(throwing: error)
-        case nil: continuation.resume(throwing: CancellationError())
+    /// The outcome, read under the lock once the continuation has resumed: nil when the task was cancelled.
+    func takeResult() -> Result? {
+        state.withLockedValue { state in
+            guard case .finished(let result) = state else {
+                preconditionFailure("result taken before the query finished")
+            }
+            return result
         }
     }
 }
