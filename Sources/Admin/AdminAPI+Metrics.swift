@@ -21,6 +21,16 @@ extension AdminAPI {
         if let value = counters["connections_accepted"] { m.sample("switchyard_connections_accepted_total", value) }
         if let value = counters["connections_active"] { m.sample("switchyard_connections_active", value) }
         if let value = counters["total_requests"] { m.sample("switchyard_requests_total", value) }
+        m.family("switchyard_dns_resolver_queries_total", .counter,
+                 "DNS queries the resolver sent, for every watched name and every SRV target's addresses.")
+        m.family("switchyard_dns_resolver_responses_total", .counter,
+                 "How the resolver's queries ended: answer, negative (NXDOMAIN, NODATA) or failure.")
+        if let value = counters["dns_queries"] { m.sample("switchyard_dns_resolver_queries_total", value) }
+        for (outcome, key) in [("answer", "dns_answers"), ("negative", "dns_negative_answers"), ("failure", "dns_failures")] {
+            if let value = counters[key] {
+                m.sample("switchyard_dns_resolver_responses_total", value, labels: [("outcome", outcome)])
+            }
+        }
         let snapshot = store.snapshot
         m.family("switchyard_configuration_generation", .gauge, "Configuration version in force (database generation).")
         m.sample("switchyard_configuration_generation", snapshot.generation)

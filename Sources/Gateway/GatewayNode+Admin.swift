@@ -21,10 +21,13 @@ extension GatewayNode {
             },
             counters: {
                 let stats = node.proxy.statistics
+                let dns = node.resolver.counters
                 return ["proxy_configuration_generation": node.proxy.configuration.generation,
                         "connections_accepted": stats.connectionsAccepted,
                         "connections_active": stats.connectionsOpen,
-                        "total_requests": stats.requests]
+                        "total_requests": stats.requests,
+                        "dns_queries": dns.queries, "dns_answers": dns.answers,
+                        "dns_negative_answers": dns.negative, "dns_failures": dns.failures]
             },
             nodeID: ProcessInfo.processInfo.hostName)
     }

@@ -31,7 +31,9 @@ import Testing
                                nextRefreshIn: 12, refreshedAgo: 18, status: "stale", lastError: "timeout",
                                staleFor: 3000, generation: 4, queries: 7)
         let runtime = AdminRuntime(balancer: { $0 == "pool.internal" ? balancer : nil }, dns: { [name] },
-                                   counters: { ["connections_accepted": 12, "connections_active": 2, "total_requests": 40] })
+                                   counters: { ["connections_accepted": 12, "connections_active": 2, "total_requests": 40,
+                                                "dns_queries": 90, "dns_answers": 80, "dns_negative_answers": 6,
+                                                "dns_failures": 4] })
         let harness = try AdminHarness()
         try await harness.test(runtime: runtime) { (client: AdminHarness.Client) async throws in
             try await BalancerStateTests.setUp(client)
@@ -41,6 +43,10 @@ import Testing
             for expected in [
                 "switchyard_requests_total 40",
                 "switchyard_connections_active 2",
+                "switchyard_dns_resolver_queries_total 90",
+                #"switchyard_dns_resolver_responses_total{outcome="answer"} 80"#,
+                #"switchyard_dns_resolver_responses_total{outcome="negative"} 6"#,
+                #"switchyard_dns_resolver_responses_total{outcome="failure"} 4"#,
                 "# TYPE switchyard_upstream_address_failures_total counter",
                 #"switchyard_upstream_address_available{upstream="pool.internal",address="10.0.0.1:8081"} 1"#,
                 #"switchyard_upstream_address_available{upstream="pool.internal",address="10.0.0.2:8082"} 0"#,

@@ -12,18 +12,18 @@ enum FuzzDNSMessage {
             return 0
         }
     }
+}
 
-    static func examine(_ bytes: [UInt8]) {
-        guard let message = try? DNSMessage(parsing: bytes) else { return }
-        let name = message.questions.first?.name ?? "example.test"
-        for type in [RecordType.a, .aaaa] {
-            let answer = message.addressAnswer(for: name, type: type)
-            precondition(answer.ttl != nil || answer.addresses.isEmpty, "addresses without a TTL")
-        }
-        let service = message.serviceAnswer(for: name)
-        for entry in service.entries {
-            _ = service.glue[entry.target]
-        }
-        _ = message.negativeTTL
+func examine(_ bytes: [UInt8]) {
+    guard let message = try? DNSMessage(parsing: bytes) else { return }
+    let name = message.questions.first?.name ?? "example.test"
+    for type in [RecordType.a, .aaaa] {
+        let answer = message.addressAnswer(for: name, type: type)
+        precondition(answer.ttl != nil || answer.addresses.isEmpty, "addresses without a TTL")
     }
+    let service = message.serviceAnswer(for: name)
+    for entry in service.entries {
+        _ = service.glue[entry.target]
+    }
+    _ = message.negativeTTL
 }

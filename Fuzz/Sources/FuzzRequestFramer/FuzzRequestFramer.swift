@@ -13,30 +13,30 @@ enum FuzzRequestFramer {
             return 0
         }
     }
+}
 
-    static func examine(_ input: [UInt8]) {
-        guard let first = input.first else { return }
-        let readSize = Int(first) + 1
-        let stream = input.dropFirst()
-        var limits = ProxyLimits()
-        limits.maxURILength = 512
-        limits.maxHeaderBytes = 2048
-        var framer = RequestFramer(limits: limits)
-        var offset = stream.startIndex
-        var events = 0
-        while offset < stream.endIndex {
-            let end = min(offset + readSize, stream.endIndex)
-            var buffer = ByteBuffer(bytes: stream[offset..<end])
-            offset = end
-            do {
-                while let event = try framer.next(&buffer) {
-                    events += 1
-                    precondition(events <= stream.count + 2, "more events than input bytes: the framer loops")
-                    if case .head(let head) = event, head.facts.invalid != nil { return }
-                }
-            } catch {
-                return
+func examine(_ input: [UInt8]) {
+    guard let first = input.first else { return }
+    let readSize = Int(first) + 1
+    let stream = input.dropFirst()
+    var limits = ProxyLimits()
+    limits.maxURILength = 512
+    limits.maxHeaderBytes = 2048
+    var framer = RequestFramer(limits: limits)
+    var offset = stream.startIndex
+    var events = 0
+    while offset < stream.endIndex {
+        let end = min(offset + readSize, stream.endIndex)
+        var buffer = ByteBuffer(bytes: stream[offset..<end])
+        offset = end
+        do {
+            while let event = try framer.next(&buffer) {
+                events += 1
+                precondition(events <= stream.count + 2, "more events than input bytes: the framer loops")
+                if case .head(let head) = event, head.facts.invalid != nil { return }
             }
+        } catch {
+            return
         }
     }
 }

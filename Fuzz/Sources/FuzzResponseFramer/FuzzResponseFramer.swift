@@ -14,41 +14,41 @@ enum FuzzResponseFramer {
             return 0
         }
     }
+}
 
-    static func examine(_ input: [UInt8]) {
-        guard let first = input.first else { return }
-        let headRequest = first & 1 != 0
-        let dechunk = first & 2 != 0
-        let readSize = Int(first >> 2) + 1
-        let stream = input.dropFirst()
-        var framer = ResponseFramer()
-        framer.expectResponse(headRequest: headRequest, dechunk: dechunk)
-        var offset = stream.startIndex
-        var events = 0
-        var bodyBytes = 0
-        do {
-            while offset < stream.endIndex {
-                let end = min(offset + readSize, stream.endIndex)
-                var buffer = ByteBuffer(bytes: stream[offset..<end])
-                offset = end
-                while let event = try framer.next(&buffer) {
-                    events += 1
-                    precondition(events <= 3 * stream.count + 3, "more events than input bytes: the framer loops")
-                    switch event {
-                    case .body(let bytes):
-                        bodyBytes += bytes.readableBytes
-                        precondition(bodyBytes <= stream.count, "more body bytes than were read")
-                    case .end:
-                        // The next response on the same connection.
-                        framer.expectResponse(headRequest: headRequest, dechunk: dechunk)
-                    case .head:
-                        break
-                    }
+func examine(_ input: [UInt8]) {
+    guard let first = input.first else { return }
+    let headRequest = first & 1 != 0
+    let dechunk = first & 2 != 0
+    let readSize = Int(first >> 2) + 1
+    let stream = input.dropFirst()
+    var framer = ResponseFramer()
+    framer.expectResponse(headRequest: headRequest, dechunk: dechunk)
+    var offset = stream.startIndex
+    var events = 0
+    var bodyBytes = 0
+    do {
+        while offset < stream.endIndex {
+            let end = min(offset + readSize, stream.endIndex)
+            var buffer = ByteBuffer(bytes: stream[offset..<end])
+            offset = end
+            while let event = try framer.next(&buffer) {
+                events += 1
+                precondition(events <= 3 * stream.count + 3, "more events than input bytes: the framer loops")
+                switch event {
+                case .body(let bytes):
+                    bodyBytes += bytes.readableBytes
+                    precondition(bodyBytes <= stream.count, "more body bytes than were read")
+                case .end:
+                    // The next response on the same connection.
+                    framer.expectResponse(headRequest: headRequest, dechunk: dechunk)
+                case .head:
+                    break
                 }
             }
-            _ = try framer.endOfInput()
-        } catch {
-            return
         }
+        _ = try framer.endOfInput()
+    } catch {
+        return
     }
 }
