@@ -43,6 +43,10 @@ let package = Package(
         .target(name: "Discovery", dependencies: [
             "CAres", "DNSWire", "Balancer",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            // The NOTIFY listener (UDP) and its TSIG check.
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Proxy", dependencies: [

@@ -31,6 +31,12 @@ public final class DNSWatcher: Sendable {
         var lastError: String?
         var lastQueryAt: ContinuousClock.Instant?
         var queries = 0
+        /// Which refresh loop owns the entry; `refreshNow` starts a new one, and an older one that wakes up
+        /// sees the number changed and ends.
+        var loop = 0
+        /// A query is out; `refreshNow` then asks for another one right after it instead of a new loop.
+        var inFlight = false
+        var refreshAgain = false
     }
 
     private struct State {
@@ -62,7 +68,7 @@ public final class DNSWatcher: Sendable {
         state.withLockedValue { state in
             guard !state.shutDown, state.entries[key] == nil else { return }
             var entry = Entry(kind: kind, state: NameRefreshState(name: key, policy: policy, now: now))
-            entry.task = Task { [weak self] in await self?.refreshLoop(key) }
+            entry.task = Task { [weak self] in await self?.refreshLoop(key, loop: 0) }
             state.entries[key] = entry
         }
     }
@@ -76,6 +82,51 @@ public final class DNSWatcher: Sendable {
 
     /// The names watched now.
     public var names: [String] { state.withLockedValue { Array($0.entries.keys).sorted() } }
+
+    /// The watched names a change to `zone` can affect: those inside it, and SRV names whose targets are
+    /// inside it (their addresses come from that zone). Empty for the root, which would be every name.
+    public func names(inZone zone: String) -> [String] {
+        let zone = DNSResolver.normalized(zone)
+        guard !zone.isEmpty else { return [] }
+        func inside(_ name: String) -> Bool { name == zone || name.hasSuffix("." + zone) }
+        return state.withLockedValue { state in
+            state.entries.compactMap { name, entry -> String? in
+                if inside(name) { return name }
+                if case .services(let records) = entry.state.content, records.contains(where: { inside($0.target) }) {
+                    return name
+                }
+                return nil
+            }.sorted()
+        }
+    }
+
+    /// Queries `names` now instead of when their TTL runs out (a NOTIFY said their zone changed). A name with
+    /// a query out gets one more right after it, since that answer may predate the change. The TTL schedule
+    /// resumes from the new answer; unknown names are skipped. Returns how many names were refreshed.
+    @discardableResult
+    public func refreshNow(_ names: [String]) -> Int {
+        var refreshed = 0
+        let replaced: [Task<Void, Never>] = state.withLockedValue { state in
+            guard !state.shutDown else { return [] }
+            var replaced: [Task<Void, Never>] = []
+            for name in Set(names.map(DNSResolver.normalized)) {
+                guard var entry = state.entries[name] else { continue }
+                refreshed += 1
+                if entry.inFlight {
+                    entry.refreshAgain = true
+                } else {
+                    if let task = entry.task { replaced.append(task) }
+                    entry.loop += 1
+                    let loop = entry.loop
+                    entry.task = Task { [weak self] in await self?.refreshLoop(name, loop: loop) }
+                }
+                state.entries[name] = entry
+            }
+            return replaced
+        }
+        replaced.forEach { $0.cancel() }
+        return refreshed
+    }
 
     /// The current snapshot of `name`, published or not.
     public func snapshot(of name: String) -> NameSnapshot? {
@@ -137,16 +188,25 @@ public final class DNSWatcher: Sendable {
         subscribers.forEach { $0.finish() }
     }
 
-    private func refreshLoop(_ name: String) async {
+    private func refreshLoop(_ name: String, loop: Int) async {
         while !Task.isCancelled {
-            guard let (kind, previous) = state.withLockedValue({ s in s.entries[name].map { ($0.kind, $0.state.content) } })
-            else { return }
+            let started: (Kind, NameSnapshot.Content)? = state.withLockedValue { s in
+                guard var entry = s.entries[name], entry.loop == loop else { return nil }
+                entry.inFlight = true
+                entry.refreshAgain = false
+                s.entries[name] = entry
+                return (entry.kind, entry.state.content)
+            }
+            guard let (kind, previous) = started else { return }
             let outcome = await lookUp(name, kind: kind, previous: previous)
             if Task.isCancelled { return }
             let now = ContinuousClock.now
             let random = Double.random(in: 0..<1)
-            let result: (NameRefreshState.Decision, [AsyncStream<NameSnapshot>.Continuation])? = state.withLockedValue { s in
-                guard var entry = s.entries[name] else { return nil }
+            let result: (NameRefreshState.Decision, [AsyncStream<NameSnapshot>.Continuation], Bool)? = state.withLockedValue { s in
+                guard var entry = s.entries[name], entry.loop == loop else { return nil }
+                entry.inFlight = false
+                let again = entry.refreshAgain
+                entry.refreshAgain = false
                 let decision: NameRefreshState.Decision
                 switch outcome {
                 case .success(let (content, ttl)):
@@ -162,13 +222,14 @@ public final class DNSWatcher: Sendable {
                 entry.lastQueryAt = now
                 entry.queries += 1
                 s.entries[name] = entry
-                return (decision, decision.publish == nil ? [] : Array(s.subscribers.values))
+                return (decision, decision.publish == nil ? [] : Array(s.subscribers.values), again)
             }
-            guard let (decision, subscribers) = result else { return }
+            guard let (decision, subscribers, again) = result else { return }
             if let snapshot = decision.publish {
                 logger.debug("dns snapshot changed", metadata: ["name": "\(name)", "generation": "\(snapshot.generation)"])
                 for subscriber in subscribers { subscriber.yield(snapshot) }
             }
+            if again { continue }
             do {
                 try await Task.sleep(until: decision.nextRefresh, clock: .continuous)
             } catch {

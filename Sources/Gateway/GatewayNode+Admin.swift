@@ -26,6 +26,7 @@ extension GatewayNode {
                         "connections_active": stats.connectionsOpen,
                         "total_requests": stats.requests]
             },
+            notify: { node.notify?.counters ?? [:] },
             nodeID: ProcessInfo.processInfo.hostName)
     }
 
