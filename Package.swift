@@ -108,7 +108,10 @@ let package = Package(
         ]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Config"]),
-        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "Balancer", "DNSWire", "TestSupport"]),
+        .testTarget(name: "DiscoveryTests", dependencies: [
+            "Discovery", "Balancer", "DNSWire", "TestSupport",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .testTarget(name: "GatewayTests", dependencies: [
             "Gateway", "Discovery", "Balancer", "DNSWire", "Config", "Routing", "Proxy", "Admin", "Store", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),

@@ -37,6 +37,8 @@ public final class DNSWatcher: Sendable {
         /// A query is out; `refreshNow` then asks for another one right after it instead of a new loop.
         var inFlight = false
         var refreshAgain = false
+        /// Set once two answers of exactly 3 records differed over UDP (see `looksSilentlyTruncated`).
+        var warning: String?
     }
 
     private struct State {
@@ -140,6 +142,8 @@ public final class DNSWatcher: Sendable {
         public let lastError: String?
         public let lastQueryAt: ContinuousClock.Instant?
         public let queries: Int
+        /// A problem with the server's answers that is not an error, such as silent truncation.
+        public internal(set) var warning: String? = nil
     }
 
     /// The status of every watched name, sorted by name.
@@ -148,7 +152,7 @@ public final class DNSWatcher: Sendable {
             state.entries.keys.sorted().compactMap { key in
                 state.entries[key].map {
                     NameStatus(kind: $0.kind, snapshot: $0.state.snapshot, lastError: $0.lastError,
-                               lastQueryAt: $0.lastQueryAt, queries: $0.queries)
+                               lastQueryAt: $0.lastQueryAt, queries: $0.queries, warning: $0.warning)
                 }
             }
         }
@@ -202,6 +206,8 @@ public final class DNSWatcher: Sendable {
             if Task.isCancelled { return }
             let now = ContinuousClock.now
             let random = Double.random(in: 0..<1)
+            let tcpOnly = resolver.configuration.tcpOnly
+            var warned: String?
             let result: (NameRefreshState.Decision, [AsyncStream<NameSnapshot>.Continuation], Bool)? = state.withLockedValue { s in
                 guard var entry = s.entries[name], entry.loop == loop else { return nil }
                 entry.inFlight = false
@@ -210,6 +216,14 @@ public final class DNSWatcher: Sendable {
                 let decision: NameRefreshState.Decision
                 switch outcome {
                 case .success(let (content, ttl)):
+                    if !tcpOnly, entry.warning == nil,
+                       DNSWatcher.looksSilentlyTruncated(previous: entry.state.content, next: content) {
+                        let warning = "\(name): two answers of exactly 3 records differ; the server may be cutting UDP "
+                            + "answers to 3 records without the TC bit (Consul does unless dns_config.enable_truncate is on). "
+                            + "Set dns_prefer_tcp: true, or enable_truncate in Consul"
+                        entry.warning = warning
+                        warned = warning
+                    }
                     decision = entry.state.recordsReceived(content, ttl: ttl, now: now, random: random)
                     entry.lastError = nil
                 case .failure(let error) where error.isNegativeAnswer:
@@ -225,6 +239,7 @@ public final class DNSWatcher: Sendable {
                 return (decision, decision.publish == nil ? [] : Array(s.subscribers.values), again)
             }
             guard let (decision, subscribers, again) = result else { return }
+            if let warned { logger.warning("\(warned)") }
             if let snapshot = decision.publish {
                 logger.debug("dns snapshot changed", metadata: ["name": "\(name)", "generation": "\(snapshot.generation)"])
                 for subscriber in subscribers { subscriber.yield(snapshot) }
@@ -251,6 +266,19 @@ public final class DNSWatcher: Sendable {
             }
         } catch {
             return .failure(error)
+        }
+    }
+
+    /// Whether two answers look cut to 3 records without the TC bit: both hold exactly 3 records and they differ.
+    /// Consul's DNS does this over UDP unless `enable_truncate` is on, so a pool of 5 shows as a changing 3.
+    static func looksSilentlyTruncated(previous: NameSnapshot.Content, next: NameSnapshot.Content) -> Bool {
+        switch (previous, next) {
+        case (.services(let a), .services(let b)):
+            return a.count == 3 && b.count == 3 && Set(a.map { "\($0.target):\($0.port)" }) != Set(b.map { "\($0.target):\($0.port)" })
+        case (.addresses(let a), .addresses(let b)):
+            return a.count == 3 && b.count == 3 && Set(a) != Set(b)
+        default:
+            return false
         }
     }
 

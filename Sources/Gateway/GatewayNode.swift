@@ -45,6 +45,7 @@ public final class GatewayNode: Sendable {
         }
         resolverConfiguration.timeout = .milliseconds(settings.dnsTimeout)
         resolverConfiguration.tries = settings.dnsTries
+        resolverConfiguration.tcpOnly = settings.dnsPreferTCP
         do {
             resolver = try DNSResolver(configuration: resolverConfiguration, logger: logger)
         } catch {

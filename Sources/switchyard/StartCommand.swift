@@ -55,6 +55,9 @@ struct StartCommand: AsyncParsableCommand {
     @Option(name: .customLong("dns-server"), help: ArgumentHelp("DNS server to ask (repeatable; default: /etc/resolv.conf).", valueName: "host:port"))
     var dnsServers: [String] = []
 
+    @Flag(name: .customLong("dns-prefer-tcp"), help: "Ask every DNS query over TCP (for servers that cut UDP answers without TC, like Consul without enable_truncate).")
+    var dnsPreferTCP = false
+
     @Option(name: .customLong("dns-notify-listen"), help: ArgumentHelp("UDP address to receive DNS NOTIFY on: a zone change re-resolves its watched names at once (default: off).", valueName: "host:port"))
     var dnsNotifyListen: String?
 
@@ -76,6 +79,7 @@ struct StartCommand: AsyncParsableCommand {
         if let sslCert { values["ssl_cert"] = sslCert }
         if let sslCertKey { values["ssl_cert_key"] = sslCertKey }
         if !dnsServers.isEmpty { values["dns_servers"] = dnsServers.joined(separator: ",") }
+        if dnsPreferTCP { values["dns_prefer_tcp"] = "true" }
         if let dnsNotifyListen { values["dns_notify_listen"] = dnsNotifyListen }
         if !dnsNotifyAllow.isEmpty { values["dns_notify_allow"] = dnsNotifyAllow.joined(separator: ",") }
         if let dnsNotifyTSIGKey { values["dns_notify_tsig_key"] = dnsNotifyTSIGKey }

@@ -41,6 +41,9 @@ struct NodeSettingsTests {
         #expect(s.dnsNotifyListen == ListenAddress(host: "::1", port: 0))
         #expect(s.dnsNotifyAllow == ["10.0.0.0/8", "::1"])
         #expect(s.dnsNotifyTSIGKey == "/etc/switchyard/notify.key")
+        #expect(!defaults.dnsPreferTCP)
+        #expect(try NodeSettings.load(fileText: "dns_prefer_tcp: true\n", environment: [:]).dnsPreferTCP)
+        #expect(throws: ConfigError.self) { try NodeSettings.load(fileText: nil, environment: ["SWITCHYARD_DNS_PREFER_TCP": "maybe"]) }
         let off = try NodeSettings.load(fileText: "dns_notify_listen: 127.0.0.1:5353\n",
                                         environment: ["SWITCHYARD_DNS_NOTIFY_LISTEN": "off"])
         #expect(off.dnsNotifyListen == nil)

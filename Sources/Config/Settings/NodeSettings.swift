@@ -52,6 +52,9 @@ public struct NodeSettings: Sendable, Hashable {
     public var dnsTimeout: Int
     /// Attempts per DNS query before it counts as failed.
     public var dnsTries: Int
+    /// Ask every DNS query over TCP (`dns_prefer_tcp`): for servers that cut UDP answers without setting TC,
+    /// as Consul does without `enable_truncate`.
+    public var dnsPreferTCP: Bool
     /// UDP address to receive DNS NOTIFY on (`dns_notify_listen`); nil (`off`, the default) listens for none.
     /// A NOTIFY for a zone holding watched names re-resolves them at once instead of at TTL expiry.
     public var dnsNotifyListen: ListenAddress?
@@ -96,6 +99,7 @@ public struct NodeSettings: Sendable, Hashable {
         dnsNotFoundRetryMax = 30
         dnsTimeout = 1500
         dnsTries = 2
+        dnsPreferTCP = false
         dnsNotifyListen = nil
         dnsNotifyAllow = ["127.0.0.0/8", "::1/128"]
         dnsNotifyTSIGKey = nil
@@ -115,7 +119,7 @@ public struct NodeSettings: Sendable, Hashable {
         "database", "declarative_config", "log_level",
         "dns_min_ttl", "dns_max_ttl", "dns_stale_ttl", "dns_not_found_hold", "dns_error_retry", "dns_error_retry_max",
         "dns_not_found_retry_max", "dns_timeout",
-        "dns_tries", "dns_notify_listen", "dns_notify_allow", "dns_notify_tsig_key", "max_request_body_size",
+        "dns_tries", "dns_prefer_tcp", "dns_notify_listen", "dns_notify_allow", "dns_notify_tsig_key", "max_request_body_size",
         "upstream_keepalive_pool_size", "upstream_keepalive_idle_timeout", "upstream_keepalive_max_requests",
         "upstream_max_connections", "upstream_tls_trusted_certificate",
     ]
@@ -303,6 +307,12 @@ public struct NodeSettings: Sendable, Hashable {
         case "dns_not_found_retry_max": return seconds(value) { dnsNotFoundRetryMax = $0 }
         case "dns_timeout": return integer(value, 1...60_000) { dnsTimeout = $0 }
         case "dns_tries": return integer(value, 1...20) { dnsTries = $0 }
+        case "dns_prefer_tcp":
+            switch value.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "true", "on", "yes", "1": dnsPreferTCP = true
+            case "false", "off", "no", "0": dnsPreferTCP = false
+            default: return "expected true or false, got \"\(value)\""
+            }
         case "dns_notify_listen":
             let text = value.trimmingCharacters(in: .whitespaces)
             if text.isEmpty || text == "off" {
