@@ -150,7 +150,7 @@ struct DNSQuirkTests {
         let watcher = DNSWatcher(resolver: resolver, policy: policy, families: .ipv4)
         defer { watcher.shutdown() }
         watcher.watch(name)
-        let first = await waitForSnapshot(watcher, name, within: .seconds(5)) { $0.serviceList.count == 2 }
+        let first = await waitForSnapshot(watcher, name, within: .seconds(15)) { $0.serviceList.count == 2 }
         #expect(first != nil)
 
         tooBig.withLockedValue { $0 = true }
