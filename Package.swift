@@ -43,6 +43,10 @@ let package = Package(
         .target(name: "Discovery", dependencies: [
             "CAres", "DNSWire", "Balancer",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            // The NOTIFY listener (UDP) and its TSIG check.
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Proxy", dependencies: [
@@ -104,7 +108,10 @@ let package = Package(
         ]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Config"]),
-        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "Balancer", "DNSWire", "TestSupport"]),
+        .testTarget(name: "DiscoveryTests", dependencies: [
+            "Discovery", "Balancer", "DNSWire", "TestSupport",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .testTarget(name: "GatewayTests", dependencies: [
             "Gateway", "Discovery", "Balancer", "DNSWire", "Config", "Routing", "Proxy", "Admin", "Store", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),

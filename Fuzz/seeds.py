@@ -31,10 +31,10 @@ class Message:
         self.header = [ident, flags]
         self.body = name(qname, self.ptrs, 12) + struct.pack(">HH", qtype, 1)
 
-    def rr(self, section, owner, rtype, ttl, rdata_fn):
+    def rr(self, section, owner, rtype, ttl, rdata_fn, rclass=1):
         self.counts[section] += 1
         start = 12 + len(self.body)
-        head = name(owner, self.ptrs, start) + struct.pack(">HHI", rtype, 1, ttl)
+        head = name(owner, self.ptrs, start) + struct.pack(">HHI", rtype, rclass, ttl)
         rdata = rdata_fn(start + len(head) + 2)
         self.body += head + struct.pack(">H", len(rdata)) + rdata
         return self
@@ -92,6 +92,15 @@ def dns_seeds():
     s["compression-loop"] = loop
     forward = struct.pack(">HHHHHH", 1, 0x8400, 1, 0, 0, 0) + b"\x03api" + struct.pack(">H", 0xC020) + struct.pack(">HH", 1, 1)
     s["compression-forward"] = forward
+    # NOTIFY (opcode 4) for svc.test with an SOA serial, unsigned and signed (hmac-sha256 TSIG, as BIND sends it).
+    notify = Message("svc.test", 6).soa(1, "svc.test", 0, 2)
+    notify.header[1] = 0x2400
+    s["notify"] = notify.wire()
+    signed = Message("svc.test", 6).soa(1, "svc.test", 0, 2)
+    signed.header[1] = 0x2400
+    signed.rr(3, "testdns-key", 250, 0, lambda _o: name("hmac-sha256") + struct.pack(">HIHH", 0, 1796302634, 300, 32)
+              + bytes(range(32)) + struct.pack(">HHH", 0x1234, 0, 0), rclass=255)
+    s["notify-tsig"] = signed.wire()
     return s
 
 

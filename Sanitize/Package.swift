@@ -25,6 +25,7 @@ let package = Package(
             .product(name: "Balancer", package: "switchyard"),
             .product(name: "DNSWire", package: "switchyard"),
             .product(name: "TestSupport", package: "switchyard"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "ProxyTests", dependencies: [
             .product(name: "Proxy", package: "switchyard"),

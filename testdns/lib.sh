@@ -35,7 +35,8 @@ load_instance() {
         key="${line%%=*}"
         value="${line#*=}"
         case "$key" in
-            TESTDNS_PORT | TESTDNS_DIR | TESTDNS_ZONE | TESTDNS_TTL | TESTDNS_KEYFILE) printf -v "$key" '%s' "$value" ;;
+            TESTDNS_PORT | TESTDNS_DIR | TESTDNS_ZONE | TESTDNS_TTL | TESTDNS_KEYFILE | TESTDNS_NOTIFY | TESTDNS_NOTIFY_HOST \
+                | TESTDNS_NOTIFY_PORT | TESTDNS_NOTIFY_KEY) printf -v "$key" "%s" "$value" ;;
         esac
     done <"$dir/env"
     [[ -n "${TESTDNS_PORT:-}" && -n "${TESTDNS_ZONE:-}" && -n "${TESTDNS_KEYFILE:-}" ]] ||

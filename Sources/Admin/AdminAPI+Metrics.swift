@@ -60,6 +60,18 @@ extension AdminAPI {
             }
         }
 
+        let notify = runtime.notify()
+        if !notify.isEmpty {
+            m.family("switchyard_dns_notify_total", .counter,
+                     "DNS NOTIFY packets received, by result: accepted, or why refused or dropped.")
+            for (result, value) in notify.sorted(by: { $0.key < $1.key }) where result != "refreshes" {
+                m.sample("switchyard_dns_notify_total", value, labels: [("result", result)])
+            }
+            m.family("switchyard_dns_notify_refreshes_total", .counter,
+                     "Zone refreshes NOTIFY started (at most one per zone per 100 ms).")
+            m.sample("switchyard_dns_notify_refreshes_total", notify["refreshes", default: 0])
+        }
+
         m.family("switchyard_dns_records", .gauge, "Records in force for a watched name.")
         m.family("switchyard_dns_fresh", .gauge,
                  "1 when the name's records were confirmed within their TTL, 0 when serving stale or held records.")

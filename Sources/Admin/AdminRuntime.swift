@@ -14,6 +14,9 @@ public struct AdminRuntime: Sendable {
     public var markAddress: @Sendable (_ upstream: String, _ address: Address, _ healthy: Bool) -> String?
     /// Node counters for `/status` (`connections_active`, `total_requests`...), when the proxy reports them.
     public var counters: @Sendable () -> [String: Int]
+    /// DNS NOTIFY packets by outcome (`accepted`, `malformed`, `source_refused`...) and `refreshes`; empty when
+    /// the node has no NOTIFY listener.
+    public var notify: @Sendable () -> [String: Int]
     /// Identifies this node in health answers (Kong's `node_id`).
     public var nodeID: String
 
@@ -22,12 +25,14 @@ public struct AdminRuntime: Sendable {
                 markTarget: @escaping @Sendable (String, String, Bool) -> String? = { upstream, _, _ in "no balancer for upstream \(upstream)" },
                 markAddress: @escaping @Sendable (String, Address, Bool) -> String? = { upstream, _, _ in "no balancer for upstream \(upstream)" },
                 counters: @escaping @Sendable () -> [String: Int] = { [:] },
+                notify: @escaping @Sendable () -> [String: Int] = { [:] },
                 nodeID: String = "local") {
         self.balancer = balancer
         self.dns = dns
         self.markTarget = markTarget
         self.markAddress = markAddress
         self.counters = counters
+        self.notify = notify
         self.nodeID = nodeID
     }
 }

@@ -17,6 +17,8 @@ public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let aaaa = RecordType(rawValue: 28)
     public static let srv = RecordType(rawValue: 33)
     public static let opt = RecordType(rawValue: 41)
+    /// Transaction signature (RFC 8945); always the last record of the ADDITIONAL section.
+    public static let tsig = RecordType(rawValue: 250)
     public static let any = RecordType(rawValue: 255)
 
     /// Mnemonic, or `TYPEnnn` (RFC 3597) for types without one here.
@@ -32,6 +34,7 @@ public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConv
         case .aaaa: "AAAA"
         case .srv: "SRV"
         case .opt: "OPT"
+        case .tsig: "TSIG"
         case .any: "ANY"
         default: "TYPE\(rawValue)"
         }

@@ -13,6 +13,8 @@ public struct ResponseCode: RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let nxDomain = ResponseCode(rawValue: 3)
     public static let notImp = ResponseCode(rawValue: 4)
     public static let refused = ResponseCode(rawValue: 5)
+    /// Not authorized: the answer to a request whose TSIG signature does not check out (RFC 8945 §5.2).
+    public static let notAuth = ResponseCode(rawValue: 9)
 
     public var description: String {
         switch self {
@@ -22,6 +24,7 @@ public struct ResponseCode: RawRepresentable, Hashable, Sendable, CustomStringCo
         case .nxDomain: "NXDOMAIN"
         case .notImp: "NOTIMP"
         case .refused: "REFUSED"
+        case .notAuth: "NOTAUTH"
         default: "RCODE\(rawValue)"
         }
     }

@@ -27,6 +27,12 @@ struct WireReader {
             | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
     }
 
+    mutating func take(_ count: Int) throws(DNSWireError) -> [UInt8] {
+        guard count >= 0, offset + count <= bytes.count else { throw DNSWireError(.truncated, at: offset) }
+        defer { offset += count }
+        return Array(bytes[offset..<(offset + count)])
+    }
+
     mutating func name() throws(DNSWireError) -> String {
         let (name, end) = try DNSName.read(from: bytes, at: offset)
         offset = end

@@ -18,6 +18,10 @@ struct WireWriter {
         }
     }
 
+    mutating func append(_ values: some Sequence<UInt8>) {
+        bytes.append(contentsOf: values)
+    }
+
     mutating func name(_ name: String) {
         for label in DNSName.wireLabels(of: name) {
             bytes.append(UInt8(label.count))

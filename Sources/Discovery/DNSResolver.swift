@@ -95,6 +95,14 @@ public final class DNSResolver: Sendable {
                 let detail = parseError.map { "\($0)" } ?? "empty answer"
                 throw DiscoveryError(.malformed, "malformed answer for \(what) from \(serverDescription): \(detail)")
             }
+            if message.truncated {
+                // c-ares retries a truncated UDP answer over TCP; TC on what comes back means the answer does not
+                // fit a DNS message at all (65,535 bytes), so its records are an arbitrary part of the set.
+                counterBox.withLockedValue { $0.failures += 1 }
+                throw DiscoveryError(.tooBig, "the answer for \(what) from \(serverDescription) is too big even for TCP "
+                    + "(truncated at \(raw.bytes.count) bytes with \(message.answers.count) records; a DNS message holds at "
+                    + "most 65,535 bytes); keeping the last good answer")
+            }
             counterBox.withLockedValue { $0.answers += 1 }
             return message
         case ARES_ENOTFOUND, ARES_ENODATA:

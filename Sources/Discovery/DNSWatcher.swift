@@ -31,6 +31,14 @@ public final class DNSWatcher: Sendable {
         var lastError: String?
         var lastQueryAt: ContinuousClock.Instant?
         var queries = 0
+        /// Which refresh loop owns the entry; `refreshNow` starts a new one, and an older one that wakes up
+        /// sees the number changed and ends.
+        var loop = 0
+        /// A query is out; `refreshNow` then asks for another one right after it instead of a new loop.
+        var inFlight = false
+        var refreshAgain = false
+        /// Set once two answers of exactly 3 records differed over UDP (see `looksSilentlyTruncated`).
+        var warning: String?
     }
 
     private struct State {
@@ -62,7 +70,7 @@ public final class DNSWatcher: Sendable {
         state.withLockedValue { state in
             guard !state.shutDown, state.entries[key] == nil else { return }
             var entry = Entry(kind: kind, state: NameRefreshState(name: key, policy: policy, now: now))
-            entry.task = Task { [weak self] in await self?.refreshLoop(key) }
+            entry.task = Task { [weak self] in await self?.refreshLoop(key, loop: 0) }
             state.entries[key] = entry
         }
     }
@@ -77,6 +85,51 @@ public final class DNSWatcher: Sendable {
     /// The names watched now.
     public var names: [String] { state.withLockedValue { Array($0.entries.keys).sorted() } }
 
+    /// The watched names a change to `zone` can affect: those inside it, and SRV names whose targets are
+    /// inside it (their addresses come from that zone). Empty for the root, which would be every name.
+    public func names(inZone zone: String) -> [String] {
+        let zone = DNSResolver.normalized(zone)
+        guard !zone.isEmpty else { return [] }
+        func inside(_ name: String) -> Bool { name == zone || name.hasSuffix("." + zone) }
+        return state.withLockedValue { state in
+            state.entries.compactMap { name, entry -> String? in
+                if inside(name) { return name }
+                if case .services(let records) = entry.state.content, records.contains(where: { inside($0.target) }) {
+                    return name
+                }
+                return nil
+            }.sorted()
+        }
+    }
+
+    /// Queries `names` now instead of when their TTL runs out (a NOTIFY said their zone changed). A name with
+    /// a query out gets one more right after it, since that answer may predate the change. The TTL schedule
+    /// resumes from the new answer; unknown names are skipped. Returns how many names were refreshed.
+    @discardableResult
+    public func refreshNow(_ names: [String]) -> Int {
+        var refreshed = 0
+        let replaced: [Task<Void, Never>] = state.withLockedValue { state in
+            guard !state.shutDown else { return [] }
+            var replaced: [Task<Void, Never>] = []
+            for name in Set(names.map(DNSResolver.normalized)) {
+                guard var entry = state.entries[name] else { continue }
+                refreshed += 1
+                if entry.inFlight {
+                    entry.refreshAgain = true
+                } else {
+                    if let task = entry.task { replaced.append(task) }
+                    entry.loop += 1
+                    let loop = entry.loop
+                    entry.task = Task { [weak self] in await self?.refreshLoop(name, loop: loop) }
+                }
+                state.entries[name] = entry
+            }
+            return replaced
+        }
+        replaced.forEach { $0.cancel() }
+        return refreshed
+    }
+
     /// The current snapshot of `name`, published or not.
     public func snapshot(of name: String) -> NameSnapshot? {
         state.withLockedValue { $0.entries[DNSResolver.normalized(name)]?.state.snapshot }
@@ -89,6 +142,8 @@ public final class DNSWatcher: Sendable {
         public let lastError: String?
         public let lastQueryAt: ContinuousClock.Instant?
         public let queries: Int
+        /// A problem with the server's answers that is not an error, such as silent truncation.
+        public internal(set) var warning: String? = nil
     }
 
     /// The status of every watched name, sorted by name.
@@ -97,7 +152,7 @@ public final class DNSWatcher: Sendable {
             state.entries.keys.sorted().compactMap { key in
                 state.entries[key].map {
                     NameStatus(kind: $0.kind, snapshot: $0.state.snapshot, lastError: $0.lastError,
-                               lastQueryAt: $0.lastQueryAt, queries: $0.queries)
+                               lastQueryAt: $0.lastQueryAt, queries: $0.queries, warning: $0.warning)
                 }
             }
         }
@@ -137,19 +192,38 @@ public final class DNSWatcher: Sendable {
         subscribers.forEach { $0.finish() }
     }
 
-    private func refreshLoop(_ name: String) async {
+    private func refreshLoop(_ name: String, loop: Int) async {
         while !Task.isCancelled {
-            guard let (kind, previous) = state.withLockedValue({ s in s.entries[name].map { ($0.kind, $0.state.content) } })
-            else { return }
+            let started: (Kind, NameSnapshot.Content)? = state.withLockedValue { s in
+                guard var entry = s.entries[name], entry.loop == loop else { return nil }
+                entry.inFlight = true
+                entry.refreshAgain = false
+                s.entries[name] = entry
+                return (entry.kind, entry.state.content)
+            }
+            guard let (kind, previous) = started else { return }
             let outcome = await lookUp(name, kind: kind, previous: previous)
             if Task.isCancelled { return }
             let now = ContinuousClock.now
             let random = Double.random(in: 0..<1)
-            let result: (NameRefreshState.Decision, [AsyncStream<NameSnapshot>.Continuation])? = state.withLockedValue { s in
-                guard var entry = s.entries[name] else { return nil }
+            let tcpOnly = resolver.configuration.tcpOnly
+            var warned: String?
+            let result: (NameRefreshState.Decision, [AsyncStream<NameSnapshot>.Continuation], Bool)? = state.withLockedValue { s in
+                guard var entry = s.entries[name], entry.loop == loop else { return nil }
+                entry.inFlight = false
+                let again = entry.refreshAgain
+                entry.refreshAgain = false
                 let decision: NameRefreshState.Decision
                 switch outcome {
                 case .success(let (content, ttl)):
+                    if !tcpOnly, entry.warning == nil,
+                       DNSWatcher.looksSilentlyTruncated(previous: entry.state.content, next: content) {
+                        let warning = "\(name): two answers of exactly 3 records differ; the server may be cutting UDP "
+                            + "answers to 3 records without the TC bit (Consul does unless dns_config.enable_truncate is on). "
+                            + "Set dns_prefer_tcp: true, or enable_truncate in Consul"
+                        entry.warning = warning
+                        warned = warning
+                    }
                     decision = entry.state.recordsReceived(content, ttl: ttl, now: now, random: random)
                     entry.lastError = nil
                 case .failure(let error) where error.isNegativeAnswer:
@@ -162,13 +236,15 @@ public final class DNSWatcher: Sendable {
                 entry.lastQueryAt = now
                 entry.queries += 1
                 s.entries[name] = entry
-                return (decision, decision.publish == nil ? [] : Array(s.subscribers.values))
+                return (decision, decision.publish == nil ? [] : Array(s.subscribers.values), again)
             }
-            guard let (decision, subscribers) = result else { return }
+            guard let (decision, subscribers, again) = result else { return }
+            if let warned { logger.warning("\(warned)") }
             if let snapshot = decision.publish {
                 logger.debug("dns snapshot changed", metadata: ["name": "\(name)", "generation": "\(snapshot.generation)"])
                 for subscriber in subscribers { subscriber.yield(snapshot) }
             }
+            if again { continue }
             do {
                 try await Task.sleep(until: decision.nextRefresh, clock: .continuous)
             } catch {
@@ -190,6 +266,19 @@ public final class DNSWatcher: Sendable {
             }
         } catch {
             return .failure(error)
+        }
+    }
+
+    /// Whether two answers look cut to 3 records without the TC bit: both hold exactly 3 records and they differ.
+    /// Consul's DNS does this over UDP unless `enable_truncate` is on, so a pool of 5 shows as a changing 3.
+    static func looksSilentlyTruncated(previous: NameSnapshot.Content, next: NameSnapshot.Content) -> Bool {
+        switch (previous, next) {
+        case (.services(let a), .services(let b)):
+            return a.count == 3 && b.count == 3 && Set(a.map { "\($0.target):\($0.port)" }) != Set(b.map { "\($0.target):\($0.port)" })
+        case (.addresses(let a), .addresses(let b)):
+            return a.count == 3 && b.count == 3 && Set(a) != Set(b)
+        default:
+            return false
         }
     }
 

@@ -20,6 +20,8 @@ public struct DiscoveryError: Error, Sendable, Hashable, CustomStringConvertible
         case connectionRefused
         /// The answer could not be parsed, or contradicts itself.
         case malformed
+        /// The answer came back truncated even over TCP: it does not fit 65,535 bytes.
+        case tooBig
         /// The name is not a valid DNS name.
         case badName
         /// The resolver was shut down before the answer arrived.

@@ -29,6 +29,7 @@ extension GatewayNode {
                         "dns_queries": dns.queries, "dns_answers": dns.answers,
                         "dns_negative_answers": dns.negative, "dns_failures": dns.failures]
             },
+            notify: { node.notify?.counters ?? [:] },
             nodeID: ProcessInfo.processInfo.hostName)
     }
 

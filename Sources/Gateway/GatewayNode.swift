@@ -2,6 +2,7 @@ import Atomics
 import Balancer
 import Config
 import Discovery
+import DNSWire
 import Foundation
 import Admin
 import Logging
@@ -18,6 +19,8 @@ public final class GatewayNode: Sendable {
     public let settings: NodeSettings
     public let resolver: DNSResolver
     public let watcher: DNSWatcher
+    /// The DNS NOTIFY listener (`dns_notify_listen`), nil when off.
+    public let notify: NotifyListener?
     public let upstreams: UpstreamRegistry
     /// Circuit breakers and active probes, one monitor per upstream; operator overrides go here.
     public let health: HealthMonitors
@@ -42,6 +45,7 @@ public final class GatewayNode: Sendable {
         }
         resolverConfiguration.timeout = .milliseconds(settings.dnsTimeout)
         resolverConfiguration.tries = settings.dnsTries
+        resolverConfiguration.tcpOnly = settings.dnsPreferTCP
         do {
             resolver = try DNSResolver(configuration: resolverConfiguration, logger: logger)
         } catch {
@@ -54,6 +58,12 @@ public final class GatewayNode: Sendable {
             throw GatewayError(problems.joined(separator: "; "))
         }
         watcher = DNSWatcher(resolver: resolver, policy: policy, logger: logger)
+        do {
+            notify = try GatewayNode.notifyListener(settings, watcher: watcher, logger: logger)
+        } catch {
+            resolver.shutdown()
+            throw error
+        }
         let workers = settings.workers > 0 ? settings.workers : System.coreCount
         upstreams = UpstreamRegistry(watcher: watcher, loops: workers, logger: logger)
         health = HealthMonitors(logger: logger)
@@ -104,6 +114,36 @@ public final class GatewayNode: Sendable {
         listenerTLS.replace(with: context)
     }
 
+    /// The NOTIFY listener `dns_notify_*` ask for, its key file read and checked now so a bad one stops the node
+    /// with the setting and file named.
+    static func notifyListener(_ settings: NodeSettings, watcher: DNSWatcher,
+                               logger: Logger) throws(GatewayError) -> NotifyListener? {
+        guard let listen = settings.dnsNotifyListen else { return nil }
+        var allow: [IPNetwork] = []
+        for block in settings.dnsNotifyAllow {
+            guard let network = IPNetwork(block) else {
+                throw GatewayError("dns_notify_allow: \"\(block)\" is not an address block such as 10.0.0.0/8 (no bits may be set past the prefix)")
+            }
+            allow.append(network)
+        }
+        var key: TSIGKey?
+        if let path = settings.dnsNotifyTSIGKey {
+            let text: String
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw GatewayError("dns_notify_tsig_key: cannot read \(path): \(error.localizedDescription)")
+            }
+            do throws(TSIGKeyError) {
+                key = try TSIGKey.parse(text)
+            } catch {
+                throw GatewayError("dns_notify_tsig_key: \(path): \(error.message)")
+            }
+        }
+        return NotifyListener(host: listen.host, port: listen.port, gate: NotifyGate(allow: allow, key: key),
+                              watcher: watcher, logger: logger)
+    }
+
     static func poolSettings(_ settings: NodeSettings) -> PoolSettings {
         PoolSettings(maxIdlePerAddress: settings.upstreamKeepalivePoolSize,
                      idleTimeout: .nanoseconds(Int64(settings.upstreamKeepaliveIdleTimeout * 1e9)),
@@ -128,6 +168,13 @@ public final class GatewayNode: Sendable {
     public func start() async throws -> Int {
         upstreams.start()
         health.start()
+        if let notify, let listen = settings.dnsNotifyListen {
+            do {
+                _ = try await notify.start()
+            } catch {
+                throw GatewayError("cannot listen for DNS NOTIFY on \(listen) (dns_notify_listen): \(error)")
+            }
+        }
         return try await proxy.start()
     }
 
@@ -136,6 +183,7 @@ public final class GatewayNode: Sendable {
         do { try await proxy.stop(grace: grace) } catch {
             logger.warning("proxy did not stop cleanly", metadata: ["error": "\(error)"])
         }
+        await notify?.stop()
         health.stop()
         upstreams.stop()
         watcher.shutdown()

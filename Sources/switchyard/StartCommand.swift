@@ -55,6 +55,18 @@ struct StartCommand: AsyncParsableCommand {
     @Option(name: .customLong("dns-server"), help: ArgumentHelp("DNS server to ask (repeatable; default: /etc/resolv.conf).", valueName: "host:port"))
     var dnsServers: [String] = []
 
+    @Flag(name: .customLong("dns-prefer-tcp"), help: "Ask every DNS query over TCP (for servers that cut UDP answers without TC, like Consul without enable_truncate).")
+    var dnsPreferTCP = false
+
+    @Option(name: .customLong("dns-notify-listen"), help: ArgumentHelp("UDP address to receive DNS NOTIFY on: a zone change re-resolves its watched names at once (default: off).", valueName: "host:port"))
+    var dnsNotifyListen: String?
+
+    @Option(name: .customLong("dns-notify-allow"), help: ArgumentHelp("Address block allowed to send NOTIFY (repeatable; default: 127.0.0.0/8 and ::1).", valueName: "cidr"))
+    var dnsNotifyAllow: [String] = []
+
+    @Option(name: .customLong("dns-notify-tsig-key"), help: ArgumentHelp("Key file from tsig-keygen; every NOTIFY must then be signed with it.", valueName: "path"))
+    var dnsNotifyTSIGKey: String?
+
     @Option(help: "Event-loop threads (0: one per core).")
     var workers: Int?
 
@@ -67,6 +79,10 @@ struct StartCommand: AsyncParsableCommand {
         if let sslCert { values["ssl_cert"] = sslCert }
         if let sslCertKey { values["ssl_cert_key"] = sslCertKey }
         if !dnsServers.isEmpty { values["dns_servers"] = dnsServers.joined(separator: ",") }
+        if dnsPreferTCP { values["dns_prefer_tcp"] = "true" }
+        if let dnsNotifyListen { values["dns_notify_listen"] = dnsNotifyListen }
+        if !dnsNotifyAllow.isEmpty { values["dns_notify_allow"] = dnsNotifyAllow.joined(separator: ",") }
+        if let dnsNotifyTSIGKey { values["dns_notify_tsig_key"] = dnsNotifyTSIGKey }
         if let workers { values["workers"] = String(workers) }
         if let logLevel { values["log_level"] = logLevel }
         if let configPath { values["declarative_config"] = configPath }
@@ -110,6 +126,9 @@ struct StartCommand: AsyncParsableCommand {
         node.apply(config)
         do {
             _ = try await node.start()
+        } catch let error as GatewayError {
+            await node.shutdown()
+            throw StartFailure(error.message)
         } catch {
             await node.shutdown()
             let listen = settings.proxyListen.map(\.description).joined(separator: ", ")

@@ -60,4 +60,27 @@ import Testing
             }
         }
     }
+
+    @Test func metricsShowNotifyCountersOnlyWithAListener() async throws {
+        let harness = try AdminHarness()
+        let runtime = AdminRuntime(notify: { ["accepted": 5, "bad_signature": 2, "malformed": 1, "refreshes": 3] })
+        try await harness.test(runtime: runtime) { (client: AdminHarness.Client) async throws in
+            let answer = try await client.send(.get, "/metrics")
+            let lines = Set(answer.text.split(separator: "\n").map(String.init))
+            for expected in [
+                "# TYPE switchyard_dns_notify_total counter",
+                #"switchyard_dns_notify_total{result="accepted"} 5"#,
+                #"switchyard_dns_notify_total{result="bad_signature"} 2"#,
+                #"switchyard_dns_notify_total{result="malformed"} 1"#,
+                "switchyard_dns_notify_refreshes_total 3",
+            ] {
+                #expect(lines.contains(expected), "missing: \(expected)\n\(answer.text)")
+            }
+            #expect(!answer.text.contains(#"result="refreshes""#))
+        }
+        try await harness.test(runtime: AdminRuntime()) { (client: AdminHarness.Client) async throws in
+            let answer = try await client.send(.get, "/metrics")
+            #expect(!answer.text.contains("switchyard_dns_notify"))
+        }
+    }
 }

@@ -29,6 +29,38 @@ struct NodeSettingsTests {
         #expect(s.database == "switchyard.db")  // default
     }
 
+    @Test func notifySettingsFromEachLayer() throws {
+        let defaults = NodeSettings.defaults
+        #expect(defaults.dnsNotifyListen == nil)
+        #expect(defaults.dnsNotifyAllow == ["127.0.0.0/8", "::1/128"])
+        #expect(defaults.dnsNotifyTSIGKey == nil)
+        let s = try NodeSettings.load(
+            fileText: "dns_notify_listen: 127.0.0.1:5353\ndns_notify_tsig_key: /etc/switchyard/notify.key\n",
+            environment: ["SWITCHYARD_DNS_NOTIFY_ALLOW": "10.0.0.0/8, ::1"],
+            commandLine: SettingsLayer(source: "command line", values: ["dns_notify_listen": "[::1]:0"]))
+        #expect(s.dnsNotifyListen == ListenAddress(host: "::1", port: 0))
+        #expect(s.dnsNotifyAllow == ["10.0.0.0/8", "::1"])
+        #expect(s.dnsNotifyTSIGKey == "/etc/switchyard/notify.key")
+        #expect(!defaults.dnsPreferTCP)
+        #expect(try NodeSettings.load(fileText: "dns_prefer_tcp: true\n", environment: [:]).dnsPreferTCP)
+        #expect(throws: ConfigError.self) { try NodeSettings.load(fileText: nil, environment: ["SWITCHYARD_DNS_PREFER_TCP": "maybe"]) }
+        let off = try NodeSettings.load(fileText: "dns_notify_listen: 127.0.0.1:5353\n",
+                                        environment: ["SWITCHYARD_DNS_NOTIFY_LISTEN": "off"])
+        #expect(off.dnsNotifyListen == nil)
+    }
+
+    @Test func badNotifySettingsAreNamed() {
+        do {
+            _ = try NodeSettings.load(fileText: "dns_notify_listen: ns.example:53\ndns_notify_allow: 10.0.0.0/33\n",
+                                      fileName: "node.yaml", environment: [:])
+            Issue.record("expected errors")
+        } catch {
+            let lines = error.errors.map(\.description)
+            #expect(lines.contains { $0.hasPrefix("node.yaml: dns_notify_listen: \"ns.example:53\": the NOTIFY listener needs an IP address") }, "\(lines)")
+            #expect(lines.contains { $0.hasPrefix("node.yaml: dns_notify_allow: \"10.0.0.0/33\": expected an address block") }, "\(lines)")
+        }
+    }
+
     @Test func listsFromEnvironmentAreCommaSeparated() throws {
         let s = try NodeSettings.load(fileText: nil, environment: [
             "SWITCHYARD_DNS_SERVERS": "127.0.0.1:53,::1",

@@ -153,7 +153,9 @@ import DNSWire
         #expect(RecordType.srv.description == "SRV")
         #expect(RecordType(rawValue: 65).description == "TYPE65")
         #expect(ResponseCode.nxDomain.description == "NXDOMAIN")
-        #expect(ResponseCode(rawValue: 9).description == "RCODE9")
+        #expect(ResponseCode(rawValue: 9).description == "NOTAUTH")
+        #expect(ResponseCode(rawValue: 11).description == "RCODE11")
+        #expect(RecordType.tsig.description == "TSIG")
     }
 }
 

@@ -4,8 +4,9 @@ import Foundation
 /// it leaves Swift's cooperative pool (two threads on a two-core machine) free for the code under
 /// test, such as resolvers and NIO event loops.
 extension TestDNS {
-    public static func start(zone: String = "svc.test", demo: Bool = false) async throws -> TestDNS {
-        try await offPool { try start(zone: zone, demo: demo) }
+    public static func start(zone: String = "svc.test", demo: Bool = false, notify: String? = nil,
+                             notifyKey: Bool = false) async throws -> TestDNS {
+        try await offPool { try start(zone: zone, demo: demo, notify: notify, notifyKey: notifyKey) }
     }
 
     public func register(_ name: String, _ type: String, _ data: String, ttl: Int? = nil) async throws {

@@ -24,6 +24,9 @@ public final class TestDNS: Sendable {
     /// `host:port` of the server, as resolvers take it.
     public var server: String { "127.0.0.1:\(port)" }
 
+    /// The instance's TSIG key, as `tsig-keygen` wrote it (it signs updates, and NOTIFY with `notifyKey`).
+    public var keyFile: String { dir + "/key.conf" }
+
     private init(port: Int, dir: String, zone: String, scripts: TestDNSScripts) {
         self.port = port
         self.dir = dir
@@ -37,10 +40,15 @@ public final class TestDNS: Sendable {
 
     /// Starts a fresh instance in a new temporary directory and waits until it answers.
     /// - Parameter demo: also add the quickstart's records (`backend1...3` and `_http._tcp.demo`).
-    public static func start(zone: String = "svc.test", demo: Bool = false) throws -> TestDNS {
+    /// - Parameter notify: `HOST:PORT` to send a DNS NOTIFY to whenever the zone changes (BIND's `also-notify`),
+    ///   signed with the instance's key (`keyFile`) when `notifyKey` is set.
+    public static func start(zone: String = "svc.test", demo: Bool = false, notify: String? = nil,
+                             notifyKey: Bool = false) throws -> TestDNS {
         let scripts = try TestDNSScripts.locate()
         var arguments = ["--zone", zone, "--owner", String(ProcessInfo.processInfo.processIdentifier)]
         if demo { arguments.append("--demo") }
+        if let notify { arguments += ["--notify", notify] }
+        if notifyKey { arguments.append("--notify-key") }
         let output = try scripts.run("start", arguments)
         let values = Self.parseEnv(output)
         guard let portText = values["TESTDNS_PORT"], let port = Int(portText),

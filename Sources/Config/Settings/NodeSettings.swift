@@ -52,6 +52,16 @@ public struct NodeSettings: Sendable, Hashable {
     public var dnsTimeout: Int
     /// Attempts per DNS query before it counts as failed.
     public var dnsTries: Int
+    /// Ask every DNS query over TCP (`dns_prefer_tcp`): for servers that cut UDP answers without setting TC,
+    /// as Consul does without `enable_truncate`.
+    public var dnsPreferTCP: Bool
+    /// UDP address to receive DNS NOTIFY on (`dns_notify_listen`); nil (`off`, the default) listens for none.
+    /// A NOTIFY for a zone holding watched names re-resolves them at once instead of at TTL expiry.
+    public var dnsNotifyListen: ListenAddress?
+    /// Address blocks (CIDR) allowed to send NOTIFY (`dns_notify_allow`); default loopback only.
+    public var dnsNotifyAllow: [String]
+    /// Key file as `tsig-keygen` writes it (`dns_notify_tsig_key`); when set, every NOTIFY must be signed with it.
+    public var dnsNotifyTSIGKey: String?
     /// Largest request body in bytes a route accepts unless it sets `max_request_body_size` (0 = no limit).
     public var maxRequestBodySize: Int
     /// Idle keep-alive connections kept per upstream address per worker (`upstream_keepalive_pool_size`, as in
@@ -89,6 +99,10 @@ public struct NodeSettings: Sendable, Hashable {
         dnsNotFoundRetryMax = 30
         dnsTimeout = 1500
         dnsTries = 2
+        dnsPreferTCP = false
+        dnsNotifyListen = nil
+        dnsNotifyAllow = ["127.0.0.0/8", "::1/128"]
+        dnsNotifyTSIGKey = nil
         maxRequestBodySize = 0
         upstreamKeepalivePoolSize = 64
         upstreamKeepaliveIdleTimeout = 60
@@ -105,7 +119,7 @@ public struct NodeSettings: Sendable, Hashable {
         "database", "declarative_config", "log_level",
         "dns_min_ttl", "dns_max_ttl", "dns_stale_ttl", "dns_not_found_hold", "dns_error_retry", "dns_error_retry_max",
         "dns_not_found_retry_max", "dns_timeout",
-        "dns_tries", "max_request_body_size",
+        "dns_tries", "dns_prefer_tcp", "dns_notify_listen", "dns_notify_allow", "dns_notify_tsig_key", "max_request_body_size",
         "upstream_keepalive_pool_size", "upstream_keepalive_idle_timeout", "upstream_keepalive_max_requests",
         "upstream_max_connections", "upstream_tls_trusted_certificate",
     ]
@@ -293,6 +307,35 @@ public struct NodeSettings: Sendable, Hashable {
         case "dns_not_found_retry_max": return seconds(value) { dnsNotFoundRetryMax = $0 }
         case "dns_timeout": return integer(value, 1...60_000) { dnsTimeout = $0 }
         case "dns_tries": return integer(value, 1...20) { dnsTries = $0 }
+        case "dns_prefer_tcp":
+            switch value.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "true", "on", "yes", "1": dnsPreferTCP = true
+            case "false", "off", "no", "0": dnsPreferTCP = false
+            default: return "expected true or false, got \"\(value)\""
+            }
+        case "dns_notify_listen":
+            let text = value.trimmingCharacters(in: .whitespaces)
+            if text.isEmpty || text == "off" {
+                dnsNotifyListen = nil
+                return nil
+            }
+            switch ListenAddress.parse(text, anyPort: true) {
+            case let .success(address):
+                guard Validate.isIPAddress(address.host) else {
+                    return "\"\(text)\": the NOTIFY listener needs an IP address (127.0.0.1:5353, [::1]:5353), or off"
+                }
+                dnsNotifyListen = address
+            case let .failure(error): return error.message
+            }
+        case "dns_notify_allow":
+            let blocks = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for block in blocks where !Validate.isCIDR(block) {
+                return "\"\(block)\": expected an address block such as 10.0.0.0/8 or ::1/128"
+            }
+            dnsNotifyAllow = blocks
+        case "dns_notify_tsig_key":
+            let path = value.trimmingCharacters(in: .whitespaces)
+            dnsNotifyTSIGKey = path.isEmpty ? nil : path
         case "max_request_body_size": return integer(value, 0...Int.max) { maxRequestBodySize = $0 }
         case "upstream_keepalive_pool_size": return integer(value, 0...100_000) { upstreamKeepalivePoolSize = $0 }
         case "upstream_keepalive_idle_timeout":
