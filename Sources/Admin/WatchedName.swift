@@ -20,12 +20,14 @@ public struct WatchedName: Sendable, Hashable {
     public var staleFor: Double?
     /// Seconds the stale or held records may still serve before they are dropped.
     public var staleServeRemaining: Double?
+    /// A problem with the server's answers that is not an error (Consul cutting UDP answers to 3 records).
+    public var warning: String?
     public var generation: UInt64
     public var queries: Int
 
     public init(name: String, kind: String, records: [String], ttl: UInt32?, nextRefreshIn: Double?,
                 refreshedAgo: Double?, status: String, lastError: String?, staleFor: Double?,
-                staleServeRemaining: Double? = nil, generation: UInt64, queries: Int) {
+                staleServeRemaining: Double? = nil, warning: String? = nil, generation: UInt64, queries: Int) {
         self.name = name
         self.kind = kind
         self.records = records
@@ -36,6 +38,7 @@ public struct WatchedName: Sendable, Hashable {
         self.lastError = lastError
         self.staleFor = staleFor
         self.staleServeRemaining = staleServeRemaining
+        self.warning = warning
         self.generation = generation
         self.queries = queries
     }
@@ -52,6 +55,7 @@ public struct WatchedName: Sendable, Hashable {
             "stale": .bool(status == "stale" || status == "negative_hold"),
             "last_error": lastError.map { .string($0) } ?? .null, "stale_for": number(staleFor),
             "stale_serve_remaining": number(staleServeRemaining),
+            "warning": warning.map { .string($0) } ?? .null,
             "generation": .int(Int(generation)), "queries": .int(queries),
         ])
     }

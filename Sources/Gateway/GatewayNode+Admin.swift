@@ -82,8 +82,8 @@ extension GatewayNode {
             name: snapshot.name, kind: status.kind == .service ? "SRV" : "A/AAAA", records: records, ttl: snapshot.ttl,
             nextRefreshIn: seconds(snapshot.nextRefresh - now),
             refreshedAgo: snapshot.refreshedAt.map { seconds(now - $0) }, status: state, lastError: lastError,
-            staleFor: staleFor, staleServeRemaining: staleServeRemaining, generation: snapshot.generation,
-            queries: status.queries)
+            staleFor: staleFor, staleServeRemaining: staleServeRemaining, warning: status.warning,
+            generation: snapshot.generation, queries: status.queries)
     }
 
 }
