@@ -101,7 +101,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Atomics", package: "swift-atomics"),
         ], path: "Tests/TestSupport"),
-        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"]),
         .testTarget(name: "BalancerTests", dependencies: [
             "Balancer", "DNSWire",
             .product(name: "PropertyBased", package: "swift-property-based"),

@@ -1,18 +1,9 @@
 import Testing
+import TestSupport
 import DNSWire
 
 /// NOTIFY requests as BIND sends them, the answers RFC 1996 asks for, and every way a NOTIFY can be wrong.
 @Suite struct NotifyMessageTests {
-    /// A NOTIFY for svc.test (serial 2) captured from BIND 9.18 (`also-notify { 127.0.0.1 port P key
-    /// "testdns-key"; }`) after an nsupdate, signed with hmac-sha256 and the secret in `bindSecretBase64`.
-    static let bindSigned = hex("""
-        ff69240000010001000000010373766304746573740000060001c00c00060001000000000026026e73c00c0a686f73746d617374\
-        6572c00c000000020000003c0000001e00000e10000000020b74657374646e732d6b65790000fa00ff00000000003d0b686d6163\
-        2d7368613235360000006b11672a012c0020132a953bb114dbde6dfe07219dccde2110d766906acd98027013d27412e34bd4ff69\
-        00000000
-        """)
-    static let bindSecretBase64 = "vJtlFNkJh3e81BBPepCAM6y4m12y+i1dwj5gIMpztjI="
-    static let bindTimeSigned: UInt64 = 1_796_302_634
 
     static func unsigned(id: UInt16 = 0x4242, zone: String = "svc.test", serial: UInt32? = 7) -> DNSMessage {
         DNSMessage(id: id, opcode: 4, authoritative: true, questions: [Question(name: zone, type: .soa)],
@@ -22,14 +13,14 @@ import DNSWire
     }
 
     @Test func readsBINDSignedNotify() throws {
-        let notify = try NotifyMessage(parsing: Self.bindSigned)
+        let notify = try NotifyMessage(parsing: NotifyFixtures.bindSigned)
         #expect(notify.id == 0xFF69)
         #expect(notify.zone == "svc.test")
         #expect(notify.serial == 2)
         let tsig = try #require(notify.tsig)
         #expect(tsig.keyName == "testdns-key")
         #expect(tsig.algorithm == "hmac-sha256")
-        #expect(tsig.timeSigned == Self.bindTimeSigned)
+        #expect(tsig.timeSigned == NotifyFixtures.bindTimeSigned)
         #expect(tsig.fudge == 300)
         #expect(tsig.mac.count == 32)
         #expect(tsig.originalID == 0xFF69)
@@ -128,8 +119,8 @@ import DNSWire
     }
 
     @Test func everyPrefixOfTheBINDNotifyThrowsWithoutTrapping() {
-        for length in 0..<Self.bindSigned.count {
-            let error = #expect(throws: NotifyParseError.self) { try NotifyMessage(parsing: Self.bindSigned.prefix(length)) }
+        for length in 0..<NotifyFixtures.bindSigned.count {
+            let error = #expect(throws: NotifyParseError.self) { try NotifyMessage(parsing: NotifyFixtures.bindSigned.prefix(length)) }
             guard case .malformed = error?.code else {
                 Issue.record("prefix \(length): \(String(describing: error))")
                 continue
@@ -146,7 +137,7 @@ import DNSWire
         }
         var parsed = 0
         for _ in 0..<20_000 {
-            var bytes = Self.bindSigned
+            var bytes = NotifyFixtures.bindSigned
             for _ in 0...(next() % 4) {
                 let index = Int(next() % UInt64(bytes.count))
                 switch next() % 3 {
@@ -167,13 +158,4 @@ import DNSWire
         }
         #expect(parsed > 0)
     }
-
-    static func hex(_ text: String) -> [UInt8] {
-        let digits = Array(text.utf8).filter { !$0.isWhitespace }
-        return stride(from: 0, to: digits.count - 1, by: 2).compactMap { UInt8(String(decoding: digits[$0...$0 + 1], as: UTF8.self), radix: 16) }
-    }
-}
-
-private extension UInt8 {
-    var isWhitespace: Bool { self == 0x20 || self == 0x0A || self == 0x09 || self == 0x0D }
 }

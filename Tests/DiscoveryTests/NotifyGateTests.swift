@@ -1,6 +1,7 @@
 import DNSWire
 import Discovery
 import Testing
+import TestSupport
 
 /// What the NOTIFY listener answers to each kind of packet, decided without a socket.
 @Suite struct NotifyGateTests {

@@ -2,6 +2,7 @@ import DNSWire
 import Discovery
 import Foundation
 import Testing
+import TestSupport
 
 /// TSIG checked against a NOTIFY that BIND 9.18 signed, and every way a signature can fail.
 @Suite struct TSIGKeyTests {
