@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "switchyard",
-    platforms: [.macOS(.v14)],
+    // Linux only: the resolver's event loop uses eventfd and epoll, so no Apple platform is claimed.
     products: [
         .executable(name: "switchyard", targets: ["switchyard"]),
         .library(name: "Discovery", targets: ["Discovery"]),
@@ -75,7 +75,7 @@ let package = Package(
         ]),
         // Wiring
         .target(name: "Gateway", dependencies: [
-            "Config", "Routing", "Balancer", "Discovery", "DNSWire", "Proxy", "Admin",
+            "Config", "Routing", "Balancer", "Discovery", "DNSWire", "Proxy", "Admin", "Store",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

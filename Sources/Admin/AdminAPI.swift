@@ -8,8 +8,9 @@ import NIOCore
 import Store
 
 /// The Admin API: Kong's entity paths over the configuration store, the balancer's live state, and the node's
-/// status. Every write commits to the store first and then hands the new configuration to `onChange`, which the
-/// node applies to the running proxy.
+/// status. Every write commits to the store first and then hands the committed snapshot to `onChange`, which the
+/// node's one applier puts in force (it orders snapshots by generation, so two writes that commit close together
+/// cannot reach the proxy out of order, whichever listener took them).
 public struct AdminAPI: Sendable {
     public let store: ConfigStore
     public let runtime: AdminRuntime
@@ -17,7 +18,7 @@ public struct AdminAPI: Sendable {
     public let requireToken: Bool
     /// Client address blocks allowed in; empty allows every client.
     public let allow: [IPNetwork]
-    let feed: ChangeFeed
+    let onChange: @Sendable (StoreSnapshot) -> Void
     let hashes = ConfigHashCache()
     let logger: Logger
     let started: ContinuousClock.Instant
@@ -26,13 +27,13 @@ public struct AdminAPI: Sendable {
 
     public init(store: ConfigStore, runtime: AdminRuntime = AdminRuntime(), requireToken: Bool = false,
                 allow: [IPNetwork] = [], logger: Logger = Logger(label: "switchyard.admin"),
-                onChange: @escaping @Sendable (DeclarativeConfig) -> Void) {
+                onChange: @escaping @Sendable (StoreSnapshot) -> Void) {
         self.store = store
         self.allow = allow
         self.runtime = runtime
         self.requireToken = requireToken
         self.logger = logger
-        self.feed = ChangeFeed(onChange)
+        self.onChange = onChange
         self.started = .now
         self.startedAt = Date()
     }
@@ -77,7 +78,7 @@ public struct AdminAPI: Sendable {
                respond: (StoreSnapshot) -> Response) -> Response {
         do {
             let snapshot = try store.update(change)
-            feed.publish(snapshot)
+            onChange(snapshot)
             return respond(snapshot)
         } catch let error as ConfigError {
             return AdminResponse.invalid(error)

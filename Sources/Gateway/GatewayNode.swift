@@ -1,4 +1,3 @@
-import Atomics
 import Balancer
 import Config
 import Discovery
@@ -11,10 +10,16 @@ import NIOSSL
 import NIOHTTP1
 import Proxy
 import Routing
+import Store
+import Synchronization
 
 /// One Switchyard node: the resolver and watcher, the upstream balancers, and the proxy, kept in step
 /// with a configuration. `apply` can be called at any time (a reload): the proxy swaps to the new
 /// routes without dropping connections, and upstreams that stay keep their balancers and health state.
+///
+/// `apply` and `reload` are the node's one configuration applier: every change (the file on SIGHUP, each Admin
+/// write, `POST /config`) goes through them one at a time, in the store's generation order, and ends in one
+/// immutable `ProxyConfiguration` published per generation.
 public final class GatewayNode: Sendable {
     public let settings: NodeSettings
     public let resolver: DNSResolver
@@ -28,7 +33,8 @@ public final class GatewayNode: Sendable {
     private let tlsContexts: UpstreamTLSContexts
     /// The certificate of `ssl` proxy listeners, replaced by `reloadCertificates()`; nil without one.
     private let listenerTLS: ListenerTLS?
-    private let generation = ManagedAtomic<Int>(0)
+    /// The store generation in force; held for the whole of an apply, so applies never overlap.
+    private let applied = Mutex<Int>(Int.min)
     private let logger: Logger
 
     public init(settings: NodeSettings, logger: Logger = Logger(label: "switchyard")) throws {
@@ -85,7 +91,7 @@ public final class GatewayNode: Sendable {
         proxy = ProxyServer(
             settings: ProxyServer.Settings(listeners: listeners, workers: workers,
                                            pool: GatewayNode.poolSettings(settings)),
-            configuration: ProxyConfiguration(router: EmptyRouter()),
+            configuration: ProxyConfiguration(router: EmptyRouter(), limits: GatewayNode.limits(settings)),
             logger: logger)
     }
 
@@ -151,6 +157,17 @@ public final class GatewayNode: Sendable {
                      maxConnectionsPerAddress: settings.upstreamMaxConnections)
     }
 
+    /// The proxy's client limits from the `client_*` and `max_request_body_size` settings.
+    static func limits(_ settings: NodeSettings) -> ProxyLimits {
+        func amount(_ seconds: Double) -> TimeAmount { .nanoseconds(Int64((seconds * 1e9).rounded())) }
+        return ProxyLimits(maxHeaderBytes: settings.clientMaxHeaderSize, maxHeaderCount: settings.clientMaxHeaderCount,
+                           maxURILength: settings.clientMaxURILength,
+                           maxBodyBytes: settings.maxRequestBodySize > 0 ? Int64(settings.maxRequestBodySize) : .max,
+                           headerReadTimeout: amount(settings.clientHeaderTimeout),
+                           bodyReadTimeout: amount(settings.clientBodyTimeout),
+                           clientIdleTimeout: amount(settings.clientKeepaliveTimeout))
+    }
+
     static func refreshPolicy(_ settings: NodeSettings) -> RefreshPolicy {
         func seconds(_ value: Double) -> Duration { .milliseconds(Int64((value * 1000).rounded())) }
         var policy = RefreshPolicy()
@@ -190,9 +207,43 @@ public final class GatewayNode: Sendable {
         resolver.shutdown()
     }
 
-    /// Makes the node serve `config`: balancers for its upstreams (and for services that name a plain
-    /// host), the router for its routes, published to the proxy in one swap.
-    public func apply(_ config: DeclarativeConfig) {
+    /// Makes the node serve `config` unless a configuration of the same or a later `generation` (the store's)
+    /// is already in force; returns whether it applied. Without a generation, `config` counts as newer than any.
+    /// Callers on different threads (Admin listeners, SIGHUP) are serialized, and an older snapshot that
+    /// arrives late is ignored instead of replacing a newer one.
+    @discardableResult
+    public func apply(_ config: DeclarativeConfig, generation: Int? = nil) -> Bool {
+        applied.withLock { current in
+            let next = generation ?? (current == Int.min ? 1 : current + 1)
+            guard next > current else { return false }
+            install(config, generation: next)
+            current = next
+            return true
+        }
+    }
+
+    /// Applies the snapshot the store holds after `read` (for SIGHUP: re-reading the database or the
+    /// declarative file), with the read and the apply in one turn of the applier: no Admin write can commit
+    /// between them and then be overwritten. The snapshot is applied even when its generation is the one in
+    /// force (an operator asked for it); only an older one is ignored.
+    @discardableResult
+    public func reload<E: Error>(_ read: () throws(E) -> StoreSnapshot) throws(E) -> StoreSnapshot {
+        try applied.withLock { (current: inout Int) throws(E) -> StoreSnapshot in
+            let snapshot = try read()
+            if snapshot.generation >= current {
+                install(snapshot.config, generation: snapshot.generation)
+                current = snapshot.generation
+            }
+            return snapshot
+        }
+    }
+
+    /// The generation of the configuration in force (`Int.min` before the first apply).
+    public var appliedGeneration: Int { applied.withLock { $0 } }
+
+    /// Builds balancers for `config`'s upstreams (and for services that name a plain host) and the router for
+    /// its routes, and publishes them to the proxy in one swap. Only called by the applier, under its lock.
+    private func install(_ config: DeclarativeConfig, generation next: Int) {
         var entries: [(name: String, settings: UpstreamSettings, targets: [TargetSpec])] = config.upstreams.map { upstream in
             (upstream.name, UpstreamMapping.settings(upstream),
              UpstreamMapping.targets(config.targets(of: upstream.id)))
@@ -237,8 +288,7 @@ public final class GatewayNode: Sendable {
         }
         let router = GatewayRouter(router: Router(config: config), bindings: bindings,
                                    defaultMaxBodyBytes: settings.maxRequestBodySize > 0 ? Int64(settings.maxRequestBodySize) : nil)
-        let next = generation.wrappingIncrementThenLoad(ordering: .relaxed)
-        proxy.update(ProxyConfiguration(router: router, generation: next))
+        proxy.update(ProxyConfiguration(router: router, limits: GatewayNode.limits(settings), generation: next))
         logger.info("configuration applied", metadata: [
             "generation": "\(next)", "services": "\(config.services.count)", "routes": "\(config.routes.count)",
             "upstreams": "\(config.upstreams.count)",

@@ -14,6 +14,9 @@ public final class UpstreamRegistry: Sendable {
     private let logger: Logger
     private let balancers = NIOLockedValueBox<[String: UpstreamBalancer]>([:])
     private let feed = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    /// Held for a whole `apply`: its look-up of kept balancers and its publication of the new set must not
+    /// interleave with another apply's, or both could create a balancer for one upstream.
+    private let applying = NIOLock()
 
     public init(watcher: DNSWatcher, loops: Int, logger: Logger = Logger(label: "switchyard.upstreams")) {
         self.watcher = watcher
@@ -66,8 +69,11 @@ public final class UpstreamRegistry: Sendable {
     }
 
     /// Makes the balancers match `upstreams` (each with its targets): new ones are created, kept ones
-    /// updated, removed ones dropped. DNS names no longer needed stop being watched.
+    /// updated, removed ones dropped. DNS names no longer needed stop being watched. Concurrent calls run one
+    /// after the other.
     public func apply(_ upstreams: [(name: String, settings: UpstreamSettings, targets: [TargetSpec])]) {
+        applying.lock()
+        defer { applying.unlock() }
         let now = ContinuousClock.now
         let before = Set(all.flatMap(\.names))
         var next: [String: UpstreamBalancer] = [:]

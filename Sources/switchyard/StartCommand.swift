@@ -113,7 +113,8 @@ struct StartCommand: AsyncParsableCommand {
             throw StartFailure(error.message)
         }
         if let path { try store.replace(with: StartCommand.loadConfig(path)) }
-        let config = store.snapshot.config
+        let initial = store.snapshot
+        let config = initial.config
 
         var logger = Logger(label: "switchyard")
         logger.logLevel = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
@@ -123,7 +124,7 @@ struct StartCommand: AsyncParsableCommand {
         } catch let error as GatewayError {
             throw StartFailure(error.message)
         }
-        node.apply(config)
+        node.apply(config, generation: initial.generation)
         do {
             _ = try await node.start()
         } catch let error as GatewayError {
@@ -136,8 +137,8 @@ struct StartCommand: AsyncParsableCommand {
         }
         let admin: [AdminServer]
         do {
-            admin = try await AdminWiring.start(settings: settings, tls: adminTLS, store: store, node: node, logger: logger) { config in
-                node.apply(config)
+            admin = try await AdminWiring.start(settings: settings, tls: adminTLS, store: store, node: node, logger: logger) { snapshot in
+                node.apply(snapshot.config, generation: snapshot.generation)
             }
         } catch {
             await node.shutdown()
@@ -152,11 +153,12 @@ struct StartCommand: AsyncParsableCommand {
             if signal == SIGHUP {
                 do {
                     if let path {
-                        node.apply(try store.replace(with: StartCommand.loadConfig(path)).config)
-                        emit("switchyard: reloaded \(path)")
+                        let config = try StartCommand.loadConfig(path)
+                        let snapshot = try node.reload { () throws(StoreError) in try store.replace(with: config) }
+                        emit("switchyard: reloaded \(path) (generation \(snapshot.generation))")
                     } else {
-                        node.apply(try store.reload().config)
-                        emit("switchyard: reloaded \(store.path)")
+                        let snapshot = try node.reload { () throws(StoreError) in try store.reload() }
+                        emit("switchyard: reloaded \(store.path) (generation \(snapshot.generation))")
                     }
                 } catch {
                     FileHandle.standardError.write(Data("switchyard: reload failed, still serving the previous configuration:\n\(error)\n".utf8))

@@ -42,7 +42,7 @@ import TestSupport
         let settings = try NodeSettings.load(fileText: nil, environment: [:], commandLine: SettingsLayer(
             source: "test", values: ["proxy_listen": "127.0.0.1:0", "dns_servers": "127.0.0.1:9", "workers": "1"]))
         let node = try GatewayNode(settings: settings)
-        node.apply(harness.store.snapshot.config)
+        node.apply(harness.store.snapshot.config, generation: harness.store.snapshot.generation)
         let port = try await node.start()
 
         // Bounded load: sequential requests, paced at about one a millisecond so that a fast (release)
@@ -69,7 +69,7 @@ import TestSupport
 
         try await Task.sleep(for: .milliseconds(300))
         let api = AdminAPI(store: harness.store,
-                           runtime: AdminRuntime(balancer: { node.upstreams.balancer(named: $0) })) { node.apply($0) }
+                           runtime: AdminRuntime(balancer: { node.upstreams.balancer(named: $0) })) { node.apply($0.config, generation: $0.generation) }
         let changedAt = ContinuousClock.now
         try await Application(router: api.router()).test(.router) { client in
             let added = try await client.execute(uri: "/upstreams/live.upstream/targets", method: .post,

@@ -84,10 +84,12 @@ public final class UpstreamBalancer: Sendable {
 
     // MARK: Writers
 
-    /// Replaces settings and/or targets (a config change) and publishes the new ring.
+    /// Replaces settings and/or targets (a config change) and publishes the new ring; unchanged ones change nothing.
     public func update(settings: UpstreamSettings? = nil, targets: [TargetSpec]? = nil, now: ContinuousClock.Instant) {
         writer.lock.lock()
         defer { writer.lock.unlock() }
+        // A reload or an Admin write re-applies every upstream; one it leaves as it was keeps its ring.
+        if settings.map({ $0 == writer.settings }) ?? true, targets.map({ $0 == writer.targets }) ?? true { return }
         if let settings {
             writer.settings = settings
             decayBits.store(AddressHealth.nanoseconds(settings.latencyDecay).bitPattern, ordering: .relaxed)
@@ -113,6 +115,13 @@ public final class UpstreamBalancer: Sendable {
         writer.snapshots[name] = snapshot
         reexpand()
         publish(Self.build(writer, health: health, now: now))
+    }
+
+    /// Takes an address out of picks at once, from any thread, without rebuilding the ring: a health decision
+    /// made on an event loop takes effect before that loop's next pick, while `eject` (which rebuilds the
+    /// ring and keeps the record) runs elsewhere.
+    public func stopPicking(_ address: Address) {
+        health.health(of: address)?.set(.ejected)
     }
 
     /// Takes an address out of rotation until `until`; the next pick on any loop skips it. Returns

@@ -27,7 +27,7 @@ final class AdminHarness: Sendable {
 
     func api(runtime: AdminRuntime = AdminRuntime(), requireToken: Bool = false, allow: [IPNetwork] = []) -> AdminAPI {
         let applied = self.applied
-        return AdminAPI(store: store, runtime: runtime, requireToken: requireToken, allow: allow) { applied.append($0) }
+        return AdminAPI(store: store, runtime: runtime, requireToken: requireToken, allow: allow) { applied.append($0.config) }
     }
 
     /// Runs `body` against the router in process.
