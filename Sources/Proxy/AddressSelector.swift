@@ -37,7 +37,9 @@ public struct UpstreamPick: Sendable {
 public struct SelectionContext: Sendable {
     public var clientIP: IPAddress?
     public var hashKey: Substring?
-    /// Addresses already attempted for this request; a retry should avoid them when it can.
+    /// Addresses already attempted for this request; a retry should avoid them when it can. Balancer picks
+    /// exclude the last `ExcludedAddresses.capacity` of them: with more retries than that, the oldest may be
+    /// tried again.
     public var tried: [Address]
 
     public init(clientIP: IPAddress?, hashKey: Substring?, tried: [Address] = []) {

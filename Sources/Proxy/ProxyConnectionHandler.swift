@@ -353,8 +353,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             bind(connection)
             if !inReadBatch { flushUpstream() }
         } else if pool.isAtConnectionLimit {
-            if exchange.tried.count > 64 || exchange.tried.contains(address) {
-                // Every address is at its limit: wait for this one, keeping the pick.
+            if exchange.tried.count >= ExcludedAddresses.capacity || exchange.tried.contains(address) {
+                // Every address is at its limit (or more were passed over than a pick can exclude): wait
+                // for this one, keeping the pick.
                 return waitForConnection(pool, service: route.service)
             }
             // Not the address's fault: hand the pick back without a verdict and try the others.

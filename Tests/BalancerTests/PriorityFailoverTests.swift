@@ -109,6 +109,35 @@ import Testing
         #expect(Set(up.tally(100).keys) == [v4(1), v4(4)])
     }
 
+    @Test("in panic a retry goes to an address that is not ejected, whatever the algorithm")
+    func panicRetriesPreferLiveAddresses() {
+        for algorithm in [UpstreamSettings.Algorithm.roundRobin, .leastConnections, .consistentHashing, .latency] {
+            let up = UpstreamBalancer(name: "up", settings: UpstreamSettings(algorithm: algorithm, panicThreshold: 50),
+                                      targets: ipTargets([100, 100, 100, 100]), loops: 1, seed: 7, now: origin)
+            for dead in 1...3 { up.eject(v4(dead), until: at(30), now: at(0)) }
+            #expect(up.ring.isPanicking)
+            // 200 requests, each retried while it lands on an ejected address (as the proxy does after a
+            // connect failure): every request reaches the live address on its first retry at the latest.
+            var attempts: [Address: Int] = [:]
+            for request in 0..<200 {
+                var context = PickContext(hashKey: HashKey(value: UInt64(request) &* 0x9E37_79B9_7F4A_7C15), now: at(1))
+                for attempt in 0..<4 {
+                    guard let pick = up.pick(context, loop: 0) else { Issue.record("no pick"); break }
+                    attempts[pick.address, default: 0] += 1
+                    up.release(pick)
+                    if pick.address == v4(4) { break }
+                    #expect(attempt == 0, "\(algorithm): retry \(attempt) went to ejected \(pick.address)")
+                    context.excluding.insert(pick.address)
+                }
+            }
+            #expect(attempts[v4(4)] == 200, "\(algorithm)")
+            // First attempts still spread over every address: panic sends traffic to ejected ones too.
+            let deadAttempts = (1...3).map { attempts[v4($0), default: 0] }
+            #expect(deadAttempts.allSatisfy { $0 > 0 }, "\(algorithm): \(attempts)")
+            #expect(deadAttempts.reduce(0, +) < 200, "\(algorithm): \(attempts)")
+        }
+    }
+
     @Test func withoutAThresholdEverythingEjectedFailsFast() {
         let up = balancer(targets: ipTargets([100, 100]))
         up.eject(v4(1), until: at(30), now: at(0))

@@ -50,11 +50,34 @@ final class RingTier: Sendable {
         return -1
     }
 
+    /// First member from `start`, wrapping, that is neither ejected nor excluded; -1 if none.
+    private func scanPickable(from start: Int, _ context: PickContext) -> Int {
+        let n = members.count
+        var i = start % n
+        for _ in 0..<n {
+            let m = members[i]
+            if m.health.isPickable && !context.excluding.contains(m.address) { return i }
+            i += 1
+            if i == n { i = 0 }
+        }
+        return -1
+    }
+
     /// The member index picked, or -1 when none of this tier is usable.
     @inline(__always)
     func pick(_ algorithm: UpstreamSettings.Algorithm, _ context: PickContext, _ loop: LoopState,
               nanos: Int64?, decayNanos: Double) -> Int {
         if members.isEmpty { return -1 }
+        if ignoresHealth && context.excluding.count > 0 {
+            // A retry in panic goes to the address most likely to answer: one not ejected, if any is left.
+            // First attempts still spread over every address (the point of panic); without this, the
+            // round-robin cursor walks a retry through the ejected addresses one after another.
+            let i = scanPickable(from: Int(loop.cursor % UInt64(members.count)), context)
+            if i >= 0 {
+                loop.cursor &+= 1
+                return i
+            }
+        }
         switch algorithm {
         case .roundRobin: return pickRoundRobin(context, loop)
         case .consistentHashing: return pickHashed(context, loop)
