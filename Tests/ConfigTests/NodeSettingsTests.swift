@@ -12,6 +12,23 @@ struct NodeSettingsTests {
         #expect(s.dnsStaleTTL == 3600 && s.dnsNotFoundHold == 30)
     }
 
+    @Test("client_* limits parse, and bad values name the setting and the range")
+    func clientLimits() throws {
+        let s = try NodeSettings.load(fileText: "client_header_timeout: 2.5\nclient_max_header_size: 4096\n", environment: [
+            "SWITCHYARD_CLIENT_KEEPALIVE_TIMEOUT": "5", "SWITCHYARD_CLIENT_MAX_URI_LENGTH": "1024"])
+        #expect(s.clientHeaderTimeout == 2.5 && s.clientMaxHeaderSize == 4096)
+        #expect(s.clientKeepaliveTimeout == 5 && s.clientMaxURILength == 1024)
+        #expect(s.clientBodyTimeout == 60 && s.clientMaxHeaderCount == 100)
+        do {
+            _ = try NodeSettings.load(fileText: "client_body_timeout: 0\nclient_max_header_count: -1\n", environment: [:])
+            Issue.record("accepted bad limits")
+        } catch {
+            let text = error.issues.map(\.description).joined(separator: "\n")
+            #expect(text.contains("client_body_timeout") && text.contains("above 0"), "\(text)")
+            #expect(text.contains("client_max_header_count") && text.contains("between 1 and 10000"), "\(text)")
+        }
+    }
+
     @Test func precedenceCommandLineOverEnvironmentOverFileOverDefaults() throws {
         let file = """
         proxy_listen: 0.0.0.0:9000

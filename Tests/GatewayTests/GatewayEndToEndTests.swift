@@ -138,4 +138,29 @@ struct GatewayEndToEndTests {
         #expect(try get(port, "/a").status == 404)
         #expect(try get(port, "/b").status == 200)
     }
+
+    @Test("the client_* settings reach the proxy: header size and count, URI length, and they hold across applies")
+    func clientLimitSettings() async throws {
+        let settings = try NodeSettings.load(fileText: nil, environment: [:], commandLine: SettingsLayer(
+            source: "test", values: ["proxy_listen": "127.0.0.1:0", "dns_servers": "127.0.0.1:9", "workers": "1",
+                                     "client_max_header_size": "1024", "client_max_header_count": "5",
+                                     "client_max_uri_length": "300"]))
+        let node = try GatewayNode(settings: settings)
+        node.apply(DeclarativeConfig())
+        let port = try await node.start()
+        defer { Task { await node.shutdown(grace: .milliseconds(100)) } }
+        func status(_ request: String) throws -> Int {
+            let client = try TestClient(port: port)
+            try client.send(request)
+            return try client.readResponse().status
+        }
+        for generation in 0..<2 {
+            if generation == 1 { node.apply(DeclarativeConfig()) }
+            #expect(try status("GET / HTTP/1.1\r\nHost: a\r\nX-Pad: \(String(repeating: "p", count: 500))\r\n\r\n") == 404)
+            #expect(try status("GET / HTTP/1.1\r\nHost: a\r\nX-Pad: \(String(repeating: "p", count: 1500))\r\n\r\n") == 431)
+            let fields = (1...6).map { "X-F\($0): v\r\n" }.joined()
+            #expect(try status("GET / HTTP/1.1\r\nHost: a\r\n\(fields)\r\n") == 431)
+            #expect(try status("GET /\(String(repeating: "u", count: 400)) HTTP/1.1\r\nHost: a\r\n\r\n") == 414)
+        }
+    }
 }

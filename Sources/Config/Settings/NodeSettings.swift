@@ -64,6 +64,19 @@ public struct NodeSettings: Sendable, Hashable {
     public var dnsNotifyTSIGKey: String?
     /// Largest request body in bytes a route accepts unless it sets `max_request_body_size` (0 = no limit).
     public var maxRequestBodySize: Int
+    /// Seconds a client has to send a complete request head once it started one (`client_header_timeout`;
+    /// 408 and close after it, against slowloris).
+    public var clientHeaderTimeout: Double
+    /// Longest pause in seconds while a request body arrives (`client_body_timeout`; 408 and close).
+    public var clientBodyTimeout: Double
+    /// Seconds an idle client keep-alive connection is kept between requests (`client_keepalive_timeout`).
+    public var clientKeepaliveTimeout: Double
+    /// Bytes allowed for a request's header fields (`client_max_header_size`; 431 above it).
+    public var clientMaxHeaderSize: Int
+    /// Header fields allowed in a request (`client_max_header_count`; 431 above it).
+    public var clientMaxHeaderCount: Int
+    /// Bytes allowed for the request target (`client_max_uri_length`; 414 above it).
+    public var clientMaxURILength: Int
     /// Idle keep-alive connections kept per upstream address per worker (`upstream_keepalive_pool_size`, as in
     /// Kong; 0 turns upstream keep-alive off).
     public var upstreamKeepalivePoolSize: Int
@@ -104,6 +117,12 @@ public struct NodeSettings: Sendable, Hashable {
         dnsNotifyAllow = ["127.0.0.0/8", "::1/128"]
         dnsNotifyTSIGKey = nil
         maxRequestBodySize = 0
+        clientHeaderTimeout = 10
+        clientBodyTimeout = 60
+        clientKeepaliveTimeout = 60
+        clientMaxHeaderSize = 32 * 1024
+        clientMaxHeaderCount = 100
+        clientMaxURILength = 8 * 1024
         upstreamKeepalivePoolSize = 64
         upstreamKeepaliveIdleTimeout = 60
         upstreamKeepaliveMaxRequests = 1000
@@ -120,6 +139,8 @@ public struct NodeSettings: Sendable, Hashable {
         "dns_min_ttl", "dns_max_ttl", "dns_stale_ttl", "dns_not_found_hold", "dns_error_retry", "dns_error_retry_max",
         "dns_not_found_retry_max", "dns_timeout",
         "dns_tries", "dns_prefer_tcp", "dns_notify_listen", "dns_notify_allow", "dns_notify_tsig_key", "max_request_body_size",
+        "client_header_timeout", "client_body_timeout", "client_keepalive_timeout", "client_max_header_size",
+        "client_max_header_count", "client_max_uri_length",
         "upstream_keepalive_pool_size", "upstream_keepalive_idle_timeout", "upstream_keepalive_max_requests",
         "upstream_max_connections", "upstream_tls_trusted_certificate",
     ]
@@ -247,6 +268,13 @@ public struct NodeSettings: Sendable, Hashable {
             set(v)
             return nil
         }
+        func timeout(_ text: String, _ set: (Double) -> Void) -> String? {
+            guard let v = Double(text.trimmingCharacters(in: .whitespaces)), v.isFinite, v > 0, v <= 86_400 else {
+                return "expected a number of seconds above 0 and at most 86400, got \"\(text)\""
+            }
+            set(v)
+            return nil
+        }
         switch key {
         case "admin_listen" where value.trimmingCharacters(in: .whitespaces) == "off":
             adminListen = []
@@ -337,12 +365,14 @@ public struct NodeSettings: Sendable, Hashable {
             let path = value.trimmingCharacters(in: .whitespaces)
             dnsNotifyTSIGKey = path.isEmpty ? nil : path
         case "max_request_body_size": return integer(value, 0...Int.max) { maxRequestBodySize = $0 }
+        case "client_header_timeout": return timeout(value) { clientHeaderTimeout = $0 }
+        case "client_body_timeout": return timeout(value) { clientBodyTimeout = $0 }
+        case "client_keepalive_timeout": return timeout(value) { clientKeepaliveTimeout = $0 }
+        case "client_max_header_size": return integer(value, 1024...1_048_576) { clientMaxHeaderSize = $0 }
+        case "client_max_header_count": return integer(value, 1...10_000) { clientMaxHeaderCount = $0 }
+        case "client_max_uri_length": return integer(value, 256...1_048_576) { clientMaxURILength = $0 }
         case "upstream_keepalive_pool_size": return integer(value, 0...100_000) { upstreamKeepalivePoolSize = $0 }
-        case "upstream_keepalive_idle_timeout":
-            guard let v = Double(value.trimmingCharacters(in: .whitespaces)), v.isFinite, v > 0, v <= 86_400 else {
-                return "expected a number of seconds above 0 and at most 86400, got \"\(value)\""
-            }
-            upstreamKeepaliveIdleTimeout = v
+        case "upstream_keepalive_idle_timeout": return timeout(value) { upstreamKeepaliveIdleTimeout = $0 }
         case "upstream_keepalive_max_requests": return integer(value, 0...Int.max) { upstreamKeepaliveMaxRequests = $0 }
         case "upstream_max_connections": return integer(value, 0...1_000_000) { upstreamMaxConnections = $0 }
         case "upstream_tls_trusted_certificate":
