@@ -40,6 +40,7 @@ struct MonitorTests {
     func send(_ m: UpstreamHealthMonitor, _ address: Address, _ outcome: Outcome, at now: ContinuousClock.Instant) {
         m.balancer.report(address, outcome: outcome, now: now)
         m.observe(address, outcome: outcome, now: now)
+        m.settle()
     }
 
     @Test("the threshold ejects at once; failures of another kind or a success in between do not add up")
@@ -86,6 +87,7 @@ struct MonitorTests {
         let trial = picks.first { $0.address == a }!
         m.balancer.finish(trial, outcome: .connectFailure, now: t0 + .seconds(11))
         m.observe(a, outcome: .connectFailure, now: t0 + .seconds(11))
+        m.settle()
         guard case .open(let until2) = m.breaker(of: a).state else { Issue.record("not re-ejected"); return }
         #expect(until2 == t0 + .seconds(31), "second ejection: 2 x 10 s")
         _ = m.step(now: until2)
@@ -119,6 +121,7 @@ struct MonitorTests {
         #expect(!picked(m).contains(a))
         m.balancer.release(p)
         m.released(a, now: t0 + .seconds(10))
+        m.settle()
         #expect(picked(m).contains(a), "the trial is offered again")
     }
 
@@ -231,7 +234,9 @@ struct MonitorTests {
         let (due, _, _) = m.step(now: t0 + .seconds(3))
         #expect(due.contains(Self.address(4)), "the new address is probed within its first interval")
         #expect(m.hold(of: Self.address(3)) == .probe, "kept while its ejection runs (it may come back)")
-        m.balancer.update(settings: UpstreamSettings(), now: t0 + .seconds(20))
+        // A ring change (here a weight) makes the monitor look at the members again.
+        m.balancer.update(targets: [TargetSpec(host: "10.0.0.1", port: 80, weight: 50), TargetSpec(host: "10.0.0.4", port: 80)],
+                          now: t0 + .seconds(20))
         _ = m.step(now: t0 + .seconds(20))
         #expect(m.hold(of: Self.address(3)) == nil, "forgotten once it stopped draining")
     }

@@ -1,5 +1,6 @@
 import Atomics
 import Balancer
+import Dispatch
 import Logging
 import NIOConcurrencyHelpers
 import Proxy
@@ -9,9 +10,12 @@ import Proxy
 /// restore). A background task wakes for half-open deadlines and due probes, and follows the ring,
 /// so probes always cover exactly the addresses discovery currently gives the upstream.
 ///
-/// Every transition is decided and performed under one lock, so the balancer sees them in order.
-/// The hot path takes that lock only when something is wrong: `attention` counts the addresses with a
-/// non-resting breaker or a hold, and a success for an upstream at rest returns without locking.
+/// Every transition is decided under one lock, and performed on the balancer by the monitor's serial queue,
+/// so the balancer sees them in order and no ring is ever rebuilt on an event loop. An event loop takes the
+/// lock only when something is wrong (`attention` counts the addresses with a non-resting breaker or a hold;
+/// a success for an upstream at rest returns at once), decides in a few hundred nanoseconds, and queues the
+/// ring change; an ejection also takes the address out of picks at once (one atomic store), so the request
+/// after the one that reached the threshold never goes there.
 public final class UpstreamHealthMonitor: Sendable {
     public let balancer: UpstreamBalancer
     private let client: ProbeClient
@@ -19,6 +23,8 @@ public final class UpstreamHealthMonitor: Sendable {
     private let state: NIOLockedValueBox<State>
     private let attention = ManagedAtomic<Int>(0)
     private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    /// Where ring changes (eject, restore, half-open trial) run, in decision order, never on an event loop.
+    private let queue: DispatchQueue
     /// How long the background task sleeps at most, so new ejections and ring changes are noticed.
     static let maxSleep: Duration = .milliseconds(200)
     static let minSleep: Duration = .milliseconds(10)
@@ -50,6 +56,7 @@ public final class UpstreamHealthMonitor: Sendable {
         var initial = State(policy: policy, seed: seed)
         if let active = policy.active { initial.scheduler = ProbeScheduler(settings: active, seed: seed) }
         self.state = NIOLockedValueBox(initial)
+        self.queue = DispatchQueue(label: "switchyard.health.\(balancer.name)")
     }
 
     // MARK: Lifecycle
@@ -97,7 +104,8 @@ public final class UpstreamHealthMonitor: Sendable {
 
     // MARK: Outcomes from the proxy
 
-    /// One proxied attempt on `address` ended with `outcome` (already recorded on the balancer).
+    /// One proxied attempt on `address` ended with `outcome` (already recorded on the balancer). Called on an
+    /// event loop: at rest it returns at once; otherwise it decides under the lock and queues any ring change.
     @inline(__always)
     public func observe(_ address: Address, outcome: Outcome, now: ContinuousClock.Instant) {
         if case .success = outcome, attention.load(ordering: .relaxed) == 0 { return }
@@ -114,7 +122,7 @@ public final class UpstreamHealthMonitor: Sendable {
                                                   maxPercent: s.policy.passive.maxEjectionPercent)
             let action = breaker.outcome(outcome, settings: s.policy.passive, now: now, mayEject: mayEject)
             store(breaker, for: address, in: &s)
-            perform(action, address, &s, now: now, cause: "passive")
+            perform(action, address, &s, now: now, cause: "passive", wait: false)
         }
     }
 
@@ -125,8 +133,14 @@ public final class UpstreamHealthMonitor: Sendable {
             guard let breaker = s.breakers[address], case .halfOpen = breaker.state,
                   let health = balancer.health.health(of: address),
                   health.availability == .ejected, health.inFlight <= 0 else { return }
-            balancer.allowTrial(address, now: now)
+            let balancer = self.balancer
+            queue.async { _ = balancer.allowTrial(address, now: now) }
         }
+    }
+
+    /// Waits until every ring change decided before the call is on the balancer (tests; reads that must see it).
+    public func settle() {
+        queue.sync {}
     }
 
     // MARK: Operator overrides
@@ -313,8 +327,12 @@ public final class UpstreamHealthMonitor: Sendable {
         attention.store(s.breakers.count + s.holds.count, ordering: .relaxed)
     }
 
+    /// Carries out a decision on the balancer through `queue`: `wait` (off the event loops) returns once it is
+    /// done; otherwise it is queued. An ejection takes the address out of picks at once either way.
     private func perform(_ action: CircuitBreaker.Action, _ address: Address, _ s: inout State,
-                         now: ContinuousClock.Instant, cause: String) {
+                         now: ContinuousClock.Instant, cause: String, wait: Bool = true) {
+        let balancer = self.balancer
+        let change: @Sendable () -> Void
         switch action {
         case .none:
             return
@@ -323,17 +341,19 @@ public final class UpstreamHealthMonitor: Sendable {
                 "upstream": "\(balancer.name)", "address": "\(address)", "cause": "\(cause)",
                 "for": "\(until - now)",
             ])
-            balancer.eject(address, until: until, now: now)
+            balancer.stopPicking(address)
+            change = { _ = balancer.eject(address, until: until, now: now) }
             // Passes seen before the ejection do not count towards bringing it back.
             s.scheduler?.resetCounters(address)
         case .allowTrial:
-            balancer.allowTrial(address, now: now)
+            change = { _ = balancer.allowTrial(address, now: now) }
         case .restore:
             logger.notice("address restored", metadata: [
                 "upstream": "\(balancer.name)", "address": "\(address)", "cause": "\(cause)",
             ])
-            balancer.restore(address, now: now)
+            change = { _ = balancer.restore(address, now: now) }
         }
+        if wait { queue.sync(execute: change) } else { queue.async(execute: change) }
         attention.store(s.breakers.count + s.holds.count, ordering: .relaxed)
     }
 }
