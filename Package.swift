@@ -103,11 +103,11 @@ let package = Package(
         ], path: "Tests/TestSupport"),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"]),
         .testTarget(name: "BalancerTests", dependencies: [
-            "Balancer", "DNSWire",
+            "Balancer", "DNSWire", "TestSupport",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
-        .testTarget(name: "RoutingTests", dependencies: ["Routing", "Config"]),
+        .testTarget(name: "RoutingTests", dependencies: ["Routing", "Config", "TestSupport"]),
         .testTarget(name: "DiscoveryTests", dependencies: [
             "Discovery", "Balancer", "DNSWire", "TestSupport",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -18,6 +18,7 @@ let package = Package(
         .testTarget(name: "BalancerTests", dependencies: [
             .product(name: "Balancer", package: "switchyard"),
             .product(name: "DNSWire", package: "switchyard"),
+            .product(name: "TestSupport", package: "switchyard"),
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "DiscoveryTests", dependencies: [

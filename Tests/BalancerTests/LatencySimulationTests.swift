@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Balancer
 
 /// A deterministic discrete-event simulation: Poisson arrivals over backends with a few workers each
@@ -49,7 +50,7 @@ import Testing
 
     func simulate(_ algorithm: UpstreamSettings.Algorithm, meanService: [Double], workers: Int,
                   rate: Double, requests: Int, seed: UInt64) -> Result {
-        var rng = SeededRandom(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         func exponential(_ mean: Double) -> Double {
             -mean * log(1 - Double(rng.next() >> 11) / Double(1 << 53))
         }

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import DNSWire
 
 /// Hostile and damaged input must end in a return or a thrown `DNSWireError`, never a trap or a hang.

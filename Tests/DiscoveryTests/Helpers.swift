@@ -21,14 +21,7 @@ func makeResolver(server: String, tcpOnly: Bool = false, timeout: Duration = .mi
 /// Returns the matching snapshot and how long it took.
 func waitForSnapshot(_ watcher: DNSWatcher, _ name: String, within limit: Duration,
                      _ condition: (NameSnapshot) -> Bool) async -> (NameSnapshot, Duration)? {
-    let start = ContinuousClock.now
-    while ContinuousClock.now - start < limit {
-        if let snapshot = watcher.snapshot(of: name), condition(snapshot) {
-            return (snapshot, ContinuousClock.now - start)
-        }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return nil
+    await poll(within: limit) { watcher.snapshot(of: name).flatMap { condition($0) ? $0 : nil } }.map { ($0.value, $0.after) }
 }
 
 func ip(_ text: String) -> IPAddress {

@@ -20,13 +20,9 @@ struct RingFollowsDNSTests {
     }
 
     func waitForShape(_ balancer: UpstreamBalancer, _ expected: [String], within limit: Duration) async -> Duration? {
-        let start = ContinuousClock.now
-        while ContinuousClock.now - start < limit {
-            if shape(balancer) == expected { return ContinuousClock.now - start }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return nil
+        await waitFor(limit) { shape(balancer) == expected }
     }
+
 
     @Test("SRV adds, re-weights and removals reach the ring within TTL + 1 s")
     func ringFollowsSRV() async throws {

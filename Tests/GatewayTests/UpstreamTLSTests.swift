@@ -158,15 +158,6 @@ struct UpstreamTLSProbeTests {
         """
     }
 
-    /// Waits up to 3 s for `condition`.
-    static func eventually(_ condition: () -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(3)
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return condition()
-    }
 
     @Test("https probes reach the backend over TLS, verified against the trust file by name")
     func verifiedProbes() async throws {
@@ -176,7 +167,7 @@ struct UpstreamTLSProbeTests {
                                                          trusted: UpstreamTLSTests.certificate)
         defer { Task { await node.shutdown(grace: .milliseconds(100)) } }
         // No client traffic at all: every request the backend sees is a probe.
-        #expect(try await Self.eventually { backend.requestCount >= 2 })
+        #expect(await waitFor(.seconds(3), every: .milliseconds(50)) { backend.requestCount >= 2 } != nil)
     }
 
     @Test("a probe that cannot verify the certificate sends no request")
@@ -185,7 +176,7 @@ struct UpstreamTLSProbeTests {
         defer { Task { await backend.stop() } }
         let (node, _) = try await UpstreamTLSTests.start(Self.yaml(port: backend.port, verify: true), trusted: nil)
         defer { Task { await node.shutdown(grace: .milliseconds(100)) } }
-        #expect(try await Self.eventually { backend.connectionCount >= 2 })
+        #expect(await waitFor(.seconds(3), every: .milliseconds(50)) { backend.connectionCount >= 2 } != nil)
         #expect(backend.requestCount == 0, "the handshake fails before any request")
     }
 
@@ -195,6 +186,6 @@ struct UpstreamTLSProbeTests {
         defer { Task { await backend.stop() } }
         let (node, _) = try await UpstreamTLSTests.start(Self.yaml(port: backend.port, verify: false), trusted: nil)
         defer { Task { await node.shutdown(grace: .milliseconds(100)) } }
-        #expect(try await Self.eventually { backend.requestCount >= 2 })
+        #expect(await waitFor(.seconds(3), every: .milliseconds(50)) { backend.requestCount >= 2 } != nil)
     }
 }

@@ -72,8 +72,10 @@ struct MonitorTests {
         let a = Self.address(1)
         for _ in 0..<3 { send(m, a, .connectFailure, at: t0) }
         _ = m.step(now: t0 + .seconds(5))
+        m.settle()
         #expect(!picked(m).contains(a), "still ejected before its time")
         _ = m.step(now: t0 + .seconds(10))
+        m.settle()
         var trials = 0
         var picks: [Pick] = []
         for _ in 0..<40 {
@@ -91,10 +93,12 @@ struct MonitorTests {
         guard case .open(let until2) = m.breaker(of: a).state else { Issue.record("not re-ejected"); return }
         #expect(until2 == t0 + .seconds(31), "second ejection: 2 x 10 s")
         _ = m.step(now: until2)
+        m.settle()
         send(m, a, .connectFailure, at: until2)
         guard case .open(let until3) = m.breaker(of: a).state else { Issue.record("not re-ejected"); return }
         #expect(until3 == until2 + .seconds(25), "third ejection: 30 s capped at 25 s")
         _ = m.step(now: until3)
+        m.settle()
         send(m, a, .success(latency: .milliseconds(1)), at: until3)
         #expect(m.breaker(of: a).state == .closed)
         #expect(picked(m).contains(a), "restored")
@@ -111,6 +115,7 @@ struct MonitorTests {
         let a = Self.address(1)
         for _ in 0..<3 { send(m, a, .connectFailure, at: t0) }
         _ = m.step(now: t0 + .seconds(10))
+        m.settle()
         var trial: Pick?
         for _ in 0..<8 {
             if let p = m.balancer.pick(PickContext(), loop: 0) {
@@ -158,17 +163,23 @@ struct MonitorTests {
         let m = make(passive: passive(), active: probe)
         let a = Self.address(1)
         _ = m.step(now: t0)
+        m.settle()
         let (due, _, _) = m.step(now: t0 + .seconds(5))
+        m.settle()
         #expect(Set(due) == Set((1...4).map(Self.address)), "every ring address is probed")
         for address in due where address != a { m.probeFinished(address, result: .connected, now: t0 + .seconds(5)) }
         m.probeFinished(a, result: .connectFailure, now: t0 + .seconds(5))
+        m.settle()
         #expect(picked(m).contains(a))
         m.probeFinished(a, result: .connectFailure, now: t0 + .seconds(6))
+        m.settle()
         #expect(!picked(m).contains(a), "second failed probe ejects")
         #expect(m.hold(of: a) == .probe)
         _ = m.step(now: t0 + .seconds(30))
+        m.settle()
         #expect(!picked(m).contains(a), "held for the probes: no half-open trial when the ejection time ends")
         m.probeFinished(a, result: .connected, now: t0 + .seconds(7))
+        m.settle()
         #expect(!picked(m).contains(a))
         var unwatched = probe
         unwatched.unhealthyInterval = .zero
@@ -176,12 +187,15 @@ struct MonitorTests {
         #expect(m.hold(of: a) == nil, "no probes watch ejected addresses any more: back to half-open trials")
         m.update(policy: HealthPolicy(passive: passive(), active: probe))
         m.probeFinished(a, result: .connected, now: t0 + .seconds(8))
+        m.settle()
         #expect(picked(m).contains(a), "two passing probes restore it")
         #expect(m.hold(of: a) == nil && m.breaker(of: a).state == .closed)
         // Passive ejection, then a passing probe in half-open decides at once.
         for _ in 0..<3 { send(m, a, .connectFailure, at: t0 + .seconds(40)) }
         _ = m.step(now: t0 + .seconds(60))
+        m.settle()
         m.probeFinished(a, result: .connected, now: t0 + .seconds(60))
+        m.settle()
         #expect(m.breaker(of: a).state == .closed)
     }
 
@@ -191,6 +205,7 @@ struct MonitorTests {
         let a = Self.address(2)
         #expect(m.markUnhealthy(a, now: t0))
         _ = m.step(now: t0 + .seconds(3600))
+        m.settle()
         #expect(!picked(m).contains(a), "a manual ejection does not time out")
         #expect(m.markHealthy(a, now: t0))
         #expect(picked(m).contains(a))
@@ -225,19 +240,24 @@ struct MonitorTests {
                                   unhealthyInterval: .seconds(1), successes: 1, tcpFailures: 1)
         let m = make(3, passive: passive(), active: probe)
         _ = m.step(now: t0)
+        m.settle()
         #expect(m.probedAddresses == Set((1...3).map(Self.address)))
         m.probeFinished(Self.address(3), result: .connectFailure, now: t0)
+        m.settle()
         #expect(m.hold(of: Self.address(3)) == .probe)
         m.balancer.update(targets: [TargetSpec(host: "10.0.0.1", port: 80), TargetSpec(host: "10.0.0.4", port: 80)], now: t0)
         _ = m.step(now: t0 + .seconds(2))
+        m.settle()
         #expect(m.probedAddresses == [Self.address(1), Self.address(4)])
         let (due, _, _) = m.step(now: t0 + .seconds(3))
+        m.settle()
         #expect(due.contains(Self.address(4)), "the new address is probed within its first interval")
         #expect(m.hold(of: Self.address(3)) == .probe, "kept while its ejection runs (it may come back)")
         // A ring change (here a weight) makes the monitor look at the members again.
         m.balancer.update(targets: [TargetSpec(host: "10.0.0.1", port: 80, weight: 50), TargetSpec(host: "10.0.0.4", port: 80)],
                           now: t0 + .seconds(20))
         _ = m.step(now: t0 + .seconds(20))
+        m.settle()
         #expect(m.hold(of: Self.address(3)) == nil, "forgotten once it stopped draining")
     }
 
@@ -248,12 +268,17 @@ struct MonitorTests {
         let m = make(passive: passive(), active: probe)
         let a = Self.address(1)
         _ = m.step(now: t0)
+        m.settle()
         m.probeFinished(a, result: .connected, now: t0 + .seconds(1))
+        m.settle()
         m.probeFinished(a, result: .connected, now: t0 + .seconds(2))
+        m.settle()
         for _ in 0..<3 { send(m, a, .connectFailure, at: t0 + .seconds(2)) }
         m.probeFinished(a, result: .connected, now: t0 + .seconds(3))
+        m.settle()
         #expect(!picked(m).contains(a), "one fresh pass is not enough")
         m.probeFinished(a, result: .connected, now: t0 + .seconds(4))
+        m.settle()
         #expect(picked(m).contains(a))
     }
 }

@@ -3,6 +3,7 @@ import NIOEmbedded
 import NIOHTTP1
 @testable import Proxy
 import Testing
+import TestSupport
 
 /// The proxy's own request framer on plain bytes: heads parsed strictly, bodies framed by Content-Length
 /// or chunked coding, the same result however TCP cut the stream, and never more lenient than NIOHTTP1's

@@ -1,6 +1,7 @@
 import NIOCore
 @testable import Proxy
 import Testing
+import TestSupport
 
 /// The raw response framer on plain bytes, fed in pieces split at every offset: framing must not
 /// depend on how TCP cut the stream.
@@ -231,15 +232,3 @@ import Testing
     }
 }
 
-/// SplitMix64: deterministic randomness for reproducible fuzzing.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,22 +1,12 @@
 import Config
 import Foundation
 import Testing
+import TestSupport
 @testable import Routing
 
 /// Compares the indexed router with a direct reading of Kong's precedence over random tables.
 @Suite("Router against a reference")
 struct RouterReferenceTests {
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let hostPool = ["a.com", "b.com", "x.a.com", "*.a.com", "a.*"]
     static let pathPool = ["/", "/api", "/api/v1", "/apix", "/b", "~/api/\\d+", "~/b.*"]
     static let methodPool = ["GET", "POST"]
@@ -56,7 +46,7 @@ struct RouterReferenceTests {
     }
 
     @Test func agreesWithReferenceOnRandomTables() throws {
-        var rng = SplitMix64(state: 20261127)
+        var rng = SeededGenerator(seed: 20261127)
         for table in 0..<40 {
             var routes: [Route] = []
             let service = Service(name: "svc", host: "b.internal")

@@ -54,13 +54,3 @@ func runLoad(port: Int, path: String = "/svc", clients: Int, perClient: Int, dea
         return total
     }
 }
-
-/// Polls `condition` every 20 ms until it holds or `limit` passes; returns how long it took.
-func waitFor(_ limit: Duration, _ condition: () -> Bool) async -> Duration? {
-    let start = ContinuousClock.now
-    while ContinuousClock.now - start < limit {
-        if condition() { return ContinuousClock.now - start }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return condition() ? ContinuousClock.now - start : nil
-}
