@@ -210,7 +210,8 @@ public final class GatewayNode: Sendable {
     /// Makes the node serve `config` unless a configuration of the same or a later `generation` (the store's)
     /// is already in force; returns whether it applied. Without a generation, `config` counts as newer than any.
     /// Callers on different threads (Admin listeners, SIGHUP) are serialized, and an older snapshot that
-    /// arrives late is ignored instead of replacing a newer one.
+    /// arrives late is ignored instead of replacing a newer one. Calls without a generation (tests, embedding)
+    /// are not meant to be mixed with store generations.
     @discardableResult
     public func apply(_ config: DeclarativeConfig, generation: Int? = nil) -> Bool {
         applied.withLock { current in
@@ -224,16 +225,15 @@ public final class GatewayNode: Sendable {
 
     /// Applies the snapshot the store holds after `read` (for SIGHUP: re-reading the database or the
     /// declarative file), with the read and the apply in one turn of the applier: no Admin write can commit
-    /// between them and then be overwritten. The snapshot is applied even when its generation is the one in
-    /// force (an operator asked for it); only an older one is ignored.
+    /// between them and then be overwritten, so what `read` returns is the newest there is and is applied
+    /// whatever its generation (an operator asked for it; a database restored from a backup may even carry
+    /// an older generation, and the writes that follow count on from it).
     @discardableResult
     public func reload<E: Error>(_ read: () throws(E) -> StoreSnapshot) throws(E) -> StoreSnapshot {
         try applied.withLock { (current: inout Int) throws(E) -> StoreSnapshot in
             let snapshot = try read()
-            if snapshot.generation >= current {
-                install(snapshot.config, generation: snapshot.generation)
-                current = snapshot.generation
-            }
+            install(snapshot.config, generation: snapshot.generation)
+            current = snapshot.generation
             return snapshot
         }
     }

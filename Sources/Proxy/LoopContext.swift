@@ -58,10 +58,13 @@ final class LoopContext {
         let now = NIODeadline.now()
         let deadline = now - shared.pool.idleTimeout
         for pool in pools.values { pool.sweep(idleBefore: deadline) }
-        // Forget pools of addresses unused for a long while (they left DNS or the configuration).
+        // Forget pools of addresses unused for a long while (they left DNS or the configuration). A pool with
+        // a live connection (a long response, a WebSocket tunnel) is kept: forgetting it would lose its count
+        // against `upstream_max_connections`.
         let forgetBefore = now - max(shared.pool.idleTimeout * 10, .minutes(10))
-        if pools.count > 64 || pools.values.contains(where: { $0.idle.isEmpty && $0.lastUsed < forgetBefore }) {
-            pools = pools.filter { !($0.value.idle.isEmpty && $0.value.lastUsed < forgetBefore) }
+        func forgettable(_ pool: UpstreamPool) -> Bool { pool.live == 0 && pool.lastUsed < forgetBefore }
+        if pools.count > 64 || pools.values.contains(where: forgettable) {
+            pools = pools.filter { !forgettable($0.value) }
         }
     }
 

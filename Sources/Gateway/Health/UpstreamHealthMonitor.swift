@@ -22,6 +22,8 @@ public final class UpstreamHealthMonitor: Sendable {
     private let logger: Logger
     private let state: NIOLockedValueBox<State>
     private let attention = ManagedAtomic<Int>(0)
+    /// Whether passive checks are on: with them off and nothing to watch, failures return without the lock.
+    private let passiveEnabled = ManagedAtomic<Bool>(false)
     private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
     /// Where ring changes (eject, restore, half-open trial) run, in decision order, never on an event loop.
     private let queue: DispatchQueue
@@ -57,6 +59,7 @@ public final class UpstreamHealthMonitor: Sendable {
         if let active = policy.active { initial.scheduler = ProbeScheduler(settings: active, seed: seed) }
         self.state = NIOLockedValueBox(initial)
         self.queue = DispatchQueue(label: "switchyard.health.\(balancer.name)")
+        passiveEnabled.store(policy.isPassiveEnabled, ordering: .relaxed)
     }
 
     // MARK: Lifecycle
@@ -79,6 +82,7 @@ public final class UpstreamHealthMonitor: Sendable {
 
     /// New settings for the same upstream (a config reload): breakers, holds and probe counters stay.
     public func update(policy: HealthPolicy) {
+        passiveEnabled.store(policy.isPassiveEnabled, ordering: .relaxed)
         state.withLockedValue { s in
             s.policy = policy
             if let active = policy.active {
@@ -108,21 +112,24 @@ public final class UpstreamHealthMonitor: Sendable {
     /// event loop: at rest it returns at once; otherwise it decides under the lock and queues any ring change.
     @inline(__always)
     public func observe(_ address: Address, outcome: Outcome, now: ContinuousClock.Instant) {
-        if case .success = outcome, attention.load(ordering: .relaxed) == 0 { return }
+        if attention.load(ordering: .relaxed) == 0 {
+            if case .success = outcome { return }
+            if !passiveEnabled.load(ordering: .relaxed) { return }
+        }
         observeSlow(address, outcome: outcome, now: now)
     }
 
     private func observeSlow(_ address: Address, outcome: Outcome, now: ContinuousClock.Instant) {
         state.withLockedValue { s in
-            sync(&s, now: now)
             guard s.policy.isPassiveEnabled || s.breakers[address] != nil else { return }
+            sync(&s, now: now)
             var breaker = s.breakers[address] ?? CircuitBreaker()
             let ejected = s.members.filter { s.isOut($0) }.count
             let mayEject = EjectionGuard.mayEject(ejected: ejected, total: s.members.count,
                                                   maxPercent: s.policy.passive.maxEjectionPercent)
             let action = breaker.outcome(outcome, settings: s.policy.passive, now: now, mayEject: mayEject)
             store(breaker, for: address, in: &s)
-            perform(action, address, &s, now: now, cause: "passive", wait: false)
+            perform(action, address, &s, now: now, cause: "passive")
         }
     }
 
@@ -149,7 +156,7 @@ public final class UpstreamHealthMonitor: Sendable {
     /// does not know the address.
     @discardableResult
     public func markHealthy(_ address: Address, now: ContinuousClock.Instant = .now) -> Bool {
-        state.withLockedValue { s in
+        let known = state.withLockedValue { s in
             sync(&s, now: now)
             guard s.members.contains(address) || balancer.health.health(of: address) != nil else { return false }
             s.holds[address] = nil
@@ -160,6 +167,9 @@ public final class UpstreamHealthMonitor: Sendable {
             perform(.restore, address, &s, now: now, cause: "manual")
             return true
         }
+        // The ring change is queued under the lock; the operator's call returns once it is in force.
+        if known { settle() }
+        return known
     }
 
     /// Takes an address out of rotation until an operator or passing probes bring it back. False if
@@ -167,7 +177,7 @@ public final class UpstreamHealthMonitor: Sendable {
     /// word is final.
     @discardableResult
     public func markUnhealthy(_ address: Address, now: ContinuousClock.Instant = .now) -> Bool {
-        state.withLockedValue { s in
+        let known = state.withLockedValue { s in
             sync(&s, now: now)
             guard s.members.contains(address) || balancer.health.health(of: address) != nil else { return false }
             s.holds[address] = .manual
@@ -179,6 +189,9 @@ public final class UpstreamHealthMonitor: Sendable {
             perform(action, address, &s, now: now, cause: "manual")
             return true
         }
+        // The ring change is queued under the lock; the operator's call returns once it is in force.
+        if known { settle() }
+        return known
     }
 
     /// The current addresses of a target (Kong's `host:port` text, as in `TargetSpec.description`),
@@ -327,10 +340,10 @@ public final class UpstreamHealthMonitor: Sendable {
         attention.store(s.breakers.count + s.holds.count, ordering: .relaxed)
     }
 
-    /// Carries out a decision on the balancer through `queue`: `wait` (off the event loops) returns once it is
-    /// done; otherwise it is queued. An ejection takes the address out of picks at once either way.
+    /// Queues a decision's ring change on `queue` (never waited for under the lock, which event loops take); an
+    /// ejection also takes the address out of picks at once.
     private func perform(_ action: CircuitBreaker.Action, _ address: Address, _ s: inout State,
-                         now: ContinuousClock.Instant, cause: String, wait: Bool = true) {
+                         now: ContinuousClock.Instant, cause: String) {
         let balancer = self.balancer
         let change: @Sendable () -> Void
         switch action {
@@ -353,7 +366,7 @@ public final class UpstreamHealthMonitor: Sendable {
             ])
             change = { _ = balancer.restore(address, now: now) }
         }
-        if wait { queue.sync(execute: change) } else { queue.async(execute: change) }
+        queue.async(execute: change)
         attention.store(s.breakers.count + s.holds.count, ordering: .relaxed)
     }
 }
