@@ -35,7 +35,7 @@ final class LoopContext {
     func pool(for address: Address, tls: UpstreamTLS? = nil) -> UpstreamPool {
         let key = PoolKey(address: address, tls: tls?.identity)
         if let pool = pools[key] { return pool }
-        let pool = UpstreamPool(address: address, tls: tls, settings: shared.pool)
+        let pool = UpstreamPool(address: address, tls: tls, settings: shared.pool, eventLoop: eventLoop)
         pools[key] = pool
         return pool
     }

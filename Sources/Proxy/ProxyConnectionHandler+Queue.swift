@@ -20,22 +20,34 @@ extension ProxyConnectionHandler {
         }
     }
 
-    /// Called by the pool, which has already taken this waiter off its queue, when a connection was
-    /// released or a slot freed. A request that stopped waiting ignores it.
-    func poolReady(_ pool: UpstreamPool, serial: Int) {
+    /// Called through the event loop by the pool, which took this waiter off its queue and reserved `grant` for
+    /// it. A request that stopped waiting in the meantime gives the capacity back.
+    func poolReady(_ pool: UpstreamPool, grant: UpstreamPool.Grant, serial: Int) {
         guard isOpen, serial == exchange.serial, exchange.waitingFor === pool, let route = exchange.route else {
-            return
+            return pool.giveBack(grant, now: .now())
         }
-        if let connection = pool.take() {
+        switch grant {
+        case .connection(let connection) where connection.isOpen:
             stopWaiting(dequeued: true)
             bind(connection)
             flushUpstream()
             resumeReadingIfPossible()
-        } else if !pool.isAtConnectionLimit {
+        case .connection:
+            // It closed before this ran; its slot came free with it. Try again from the head of the queue.
+            if let connection = pool.take() {
+                stopWaiting(dequeued: true)
+                bind(connection)
+                flushUpstream()
+                resumeReadingIfPossible()
+            } else if !pool.isAtConnectionLimit {
+                stopWaiting(dequeued: true)
+                connect(pool, service: route.service)
+            } else {
+                pool.requeueFirst(self, serial: serial)
+            }
+        case .slot:
             stopWaiting(dequeued: true)
-            connect(pool, service: route.service)
-        } else {
-            pool.requeueFirst(self, serial: serial)
+            connect(pool, service: route.service, granted: true)
         }
     }
 

@@ -367,8 +367,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    func connect(_ pool: UpstreamPool, service: ProxyService) {
+    /// Opens a connection to `pool`'s address; `granted` when a `.slot` grant already counted it.
+    func connect(_ pool: UpstreamPool, service: ProxyService, granted: Bool = false) {
         guard let target = pool.socketAddress else {
+            if granted { pool.connectionEnded() }
             report(.connectFailure)
             return retryOrFail(status: 502, message: "invalid upstream address \(pool.address)")
         }
@@ -376,7 +378,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let serial = exchange.serial
         let address = pool.address
         let tls = pool.tls
-        pool.connectionStarted()
+        if granted { pool.grantedConnectionStarted() } else { pool.connectionStarted() }
         ClientBootstrap(group: context.eventLoop)
             .connectTimeout(service.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)

@@ -1,134 +1,144 @@
 import Balancer
 import NIOCore
 
-/// Idle keep-alive connections to one address, owned by one event loop (no lock: only that loop touches it).
+/// The keep-alive connections to one address on one event loop (no lock: only that loop touches it). The
+/// decisions are `UpstreamPoolState`'s; this class carries them out: it closes what the state says to close,
+/// and wakes a waiter through the event loop, so a release never runs another client's code inside it.
 final class UpstreamPool {
     let address: Address
     /// TLS for connections of this pool (https services); nil for plain HTTP.
     let tls: UpstreamTLS?
     /// Resolved once: connecting is the slow path, but parsing the text each time is needless.
     let socketAddress: SocketAddress?
-    private(set) var idle: [UpstreamConnection] = []
-    private let settings: PoolSettings
+    private let eventLoop: any EventLoop
+    private var state: UpstreamPoolState<UpstreamConnection, Waiter>
     /// Connections opened by this pool over its lifetime; tests and stats read it.
     var opened = 0
-    /// Connections to this address now: connecting, busy or idle (for `maxConnectionsPerAddress`).
-    private(set) var live = 0
-    /// When a connection was last released here; pools of addresses gone from DNS are dropped by it.
-    private(set) var lastUsed = NIODeadline.now()
-    /// Requests waiting for a connection while the address is at `maxConnectionsPerAddress`, oldest first.
-    private(set) var waiters = CircularBuffer<Waiter>()
 
-    struct Waiter {
+    /// A request waiting at `maxConnectionsPerAddress`; `serial` tells a later request of the same client
+    /// connection from this one.
+    struct Waiter: Equatable {
         let handler: ProxyConnectionHandler
         let serial: Int
+
+        static func == (lhs: Waiter, rhs: Waiter) -> Bool { lhs.handler === rhs.handler && lhs.serial == rhs.serial }
     }
+
+    typealias Grant = UpstreamPoolState<UpstreamConnection, Waiter>.Grant
 
     /// Requests one pool lets wait; one more is answered 503 at once.
     static let maxWaiters = 1024
 
-    init(address: Address, tls: UpstreamTLS? = nil, settings: PoolSettings) {
+    init(address: Address, tls: UpstreamTLS? = nil, settings: PoolSettings, eventLoop: any EventLoop) {
         self.address = address
         self.tls = tls
-        self.settings = settings
+        self.eventLoop = eventLoop
+        state = UpstreamPoolState(settings: settings, maxWaiters: Self.maxWaiters, now: .now())
         self.socketAddress = try? SocketAddress(ipAddress: address.ip.description, port: Int(address.port))
     }
 
-    /// The most recently used idle connection that is still open (LIFO keeps the hot ones warm).
+    var idle: [UpstreamConnection] { state.idle.map(\.connection) }
+    var live: Int { state.live }
+    var lastUsed: NIODeadline { state.lastUsed }
+    var isAtConnectionLimit: Bool { state.isAtLimit }
+
+    /// An idle connection that is still open, if any.
     func take() -> UpstreamConnection? {
-        while let connection = idle.popLast() {
+        while let connection = state.take() {
             connection.inPool = false
             if connection.isOpen { return connection }
         }
         return nil
     }
 
-    /// No new connection may be opened: the address has `maxConnectionsPerAddress` already.
-    var isAtConnectionLimit: Bool {
-        settings.maxConnectionsPerAddress > 0 && live >= settings.maxConnectionsPerAddress
-    }
-
     /// A connection attempt starts; `connectionEnded` balances it exactly once.
     func connectionStarted() {
         opened += 1
-        live += 1
+        state.reserveSlot()
+    }
+
+    /// A connect that a `.slot` grant already counted starts.
+    func grantedConnectionStarted() {
+        opened += 1
     }
 
     func connectionEnded() {
-        live -= 1
-        if !waiters.isEmpty { connectionAvailable() }
+        wake(state.ended())
     }
 
-    /// Queues a request until a connection is released or the count drops below the limit.
-    /// False when the queue is full.
+    /// Queues a request until capacity frees up; false when the queue is full.
     func enqueue(_ handler: ProxyConnectionHandler, serial: Int) -> Bool {
-        guard waiters.count < Self.maxWaiters else { return false }
-        waiters.append(Waiter(handler: handler, serial: serial))
-        return true
+        state.enqueue(Waiter(handler: handler, serial: serial))
     }
 
+    /// Takes `handler`'s request off the queue (a client connection waits for one request at a time).
     func removeWaiter(_ handler: ProxyConnectionHandler) {
-        waiters.removeAll { $0.handler === handler }
+        state.cancel { $0.handler === handler }
     }
 
-    /// Hands freed capacity to the oldest waiters still waiting (FIFO, as HAProxy's server queues). Each
-    /// served waiter takes an idle connection or a slot, so the loop ends.
-    private func connectionAvailable() {
-        while !waiters.isEmpty && (!idle.isEmpty || !isAtConnectionLimit) {
-            let waiter = waiters.removeFirst()
-            waiter.handler.poolReady(self, serial: waiter.serial)
-        }
-    }
-
-    /// Puts a waiter back at the head of the queue (the capacity it was woken for was gone).
     func requeueFirst(_ handler: ProxyConnectionHandler, serial: Int) {
-        waiters.prepend(Waiter(handler: handler, serial: serial))
+        state.requeueFirst(Waiter(handler: handler, serial: serial))
     }
 
-    /// Keeps the connection for reuse, or closes it when the pool is full or the connection has served
-    /// its share of requests.
+    /// A request is done with `connection`: it is kept (idle, or handed to the oldest waiter) or closed.
     func release(_ connection: UpstreamConnection, now: NIODeadline) {
         guard connection.isOpen else { return }
-        if idle.count >= settings.maxIdlePerAddress
-            || (settings.maxRequestsPerConnection > 0 && connection.requestsServed >= settings.maxRequestsPerConnection)
-        {
-            connection.close()
-            return
+        let (decision, grants) = state.released(connection, requestsServed: connection.requestsServed, now: now)
+        carry(decision, connection, grants, now: now)
+    }
+
+    /// A woken waiter that had left: its connection or slot goes to the next waiter, or back.
+    func giveBack(_ grant: Grant, now: NIODeadline) {
+        switch grant {
+        case .connection(let connection):
+            guard connection.isOpen else { return }
+            let (decision, grants) = state.giveBack(grant, requestsServed: connection.requestsServed, now: now)
+            carry(decision, connection, grants, now: now)
+        case .slot:
+            wake(state.giveBack(grant, requestsServed: 0, now: now).1)
         }
-        connection.idleSince = now
-        lastUsed = now
-        connection.inPool = true
-        connection.resumeReading()  // an idle connection must notice when the upstream closes it
-        idle.append(connection)
-        if !waiters.isEmpty { connectionAvailable() }
+    }
+
+    private func carry(_ decision: UpstreamPoolState<UpstreamConnection, Waiter>.Release, _ connection: UpstreamConnection,
+                       _ grants: [(Waiter, Grant)], now: NIODeadline) {
+        switch decision {
+        case .close:
+            connection.close()
+        case .keep where grants.isEmpty:
+            connection.idleSince = now
+            connection.inPool = true
+            connection.resumeReading()  // an idle connection must notice when the upstream closes it
+        case .keep:
+            break
+        }
+        wake(grants)
+    }
+
+    /// Runs each grant on the event loop after the current call returns, in grant order.
+    private func wake(_ grants: [(Waiter, Grant)]) {
+        for (waiter, grant) in grants {
+            eventLoop.assumeIsolated().execute { [self] in
+                waiter.handler.poolReady(self, grant: grant, serial: waiter.serial)
+            }
+        }
     }
 
     func remove(_ connection: UpstreamConnection) {
         guard connection.inPool else { return }
         connection.inPool = false
-        idle.removeAll { $0 === connection }
+        state.left(connection)
     }
 
     /// Closes connections idle since before `deadline`.
     func sweep(idleBefore deadline: NIODeadline) {
-        guard idle.contains(where: { $0.idleSince < deadline }) else { return }
-        var kept: [UpstreamConnection] = []
-        kept.reserveCapacity(idle.count)
-        for connection in idle {
-            if connection.idleSince < deadline {
-                connection.inPool = false
-                connection.close()
-            } else {
-                kept.append(connection)
-            }
+        for connection in state.expire(idleBefore: deadline) {
+            connection.inPool = false
+            connection.close()
         }
-        idle = kept
     }
 
     func closeAll() {
-        let all = idle
-        idle.removeAll()
-        for connection in all {
+        for connection in state.takeAllIdle() {
             connection.inPool = false
             connection.close()
         }
