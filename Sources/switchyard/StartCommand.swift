@@ -4,6 +4,7 @@ import Foundation
 import Gateway
 import Admin
 import Logging
+import ServiceLifecycle
 import Store
 
 /// `switchyard start`: runs the gateway. Node settings come from flags, `SWITCHYARD_*` environment
@@ -17,7 +18,8 @@ struct StartCommand: AsyncParsableCommand {
             Entities (services, routes, upstreams, targets, consumers) come from a Kong declarative file \
             (--config), or without one from the SQLite database (--database), which the Admin API \
             (--admin-listen) changes while the node runs. Send SIGHUP to reload without dropping \
-            connections; SIGINT or SIGTERM stops the node after in-flight requests finish.
+            connections; SIGINT or SIGTERM stops the node after in-flight requests finish (the Admin API \
+            first, then the proxy stops accepting and drains, then probes and discovery stop).
             """
     )
 
@@ -149,41 +151,38 @@ struct StartCommand: AsyncParsableCommand {
         }.joined(separator: ", ")
         emit("switchyard: proxy listening on \(listen) (\(config.services.count) services, \(config.routes.count) routes, \(config.upstreams.count) upstreams)")
 
-        for await signal in SignalWaiter.signals([SIGINT, SIGTERM, SIGHUP]) {
-            if signal == SIGHUP {
-                do {
-                    if let path {
-                        let config = try StartCommand.loadConfig(path)
-                        let snapshot = try node.reload { () throws(StoreError) in try store.replace(with: config) }
-                        emit("switchyard: reloaded \(path) (generation \(snapshot.generation))")
-                    } else {
-                        let snapshot = try node.reload { () throws(StoreError) in try store.reload() }
-                        emit("switchyard: reloaded \(store.path) (generation \(snapshot.generation))")
-                    }
-                } catch {
-                    FileHandle.standardError.write(Data("switchyard: reload failed, still serving the previous configuration:\n\(error)\n".utf8))
+        let reload: @Sendable () -> Void = {
+            do {
+                if let path {
+                    let config = try StartCommand.loadConfig(path)
+                    let snapshot = try node.reload { () throws(StoreError) in try store.replace(with: config) }
+                    emit("switchyard: reloaded \(path) (generation \(snapshot.generation))")
+                } else {
+                    let snapshot = try node.reload { () throws(StoreError) in try store.reload() }
+                    emit("switchyard: reloaded \(store.path) (generation \(snapshot.generation))")
                 }
-                do {
-                    try node.reloadCertificates()
-                } catch {
-                    FileHandle.standardError.write(Data("switchyard: certificate reload failed, still serving the previous certificate: \(error.message)\n".utf8))
-                }
-                if !admin.isEmpty {
-                    do {
-                        if let tls = try AdminWiring.loadTLS(settings: settings) {
-                            for server in admin { try server.reloadCertificate(tls) }
-                        }
-                    } catch {
-                        FileHandle.standardError.write(Data("switchyard: admin API certificate reload failed, still serving the previous certificate: \((error as? AdminServerError)?.message ?? "\(error)")\n".utf8))
-                    }
-                }
-                continue
+            } catch {
+                FileHandle.standardError.write(Data("switchyard: reload failed, still serving the previous configuration:\n\(error)\n".utf8))
             }
-            break
+            do throws(GatewayError) {
+                try node.reloadCertificates()
+            } catch {
+                FileHandle.standardError.write(Data("switchyard: certificate reload failed, still serving the previous certificate: \(error.message)\n".utf8))
+            }
+            if !admin.isEmpty {
+                do {
+                    if let tls = try AdminWiring.loadTLS(settings: settings) {
+                        for server in admin { try server.reloadCertificate(tls) }
+                    }
+                } catch {
+                    FileHandle.standardError.write(Data("switchyard: admin API certificate reload failed, still serving the previous certificate: \((error as? AdminServerError)?.message ?? "\(error)")\n".utf8))
+                }
+            }
         }
-        emit("switchyard: stopping")
-        for server in admin { await server.stop() }
-        await node.shutdown()
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [GatewayService(node: node), AdminService(servers: admin), ReloadService(reload: reload)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 
     static func loadConfig(_ path: String) throws -> DeclarativeConfig {

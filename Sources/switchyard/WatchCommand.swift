@@ -2,6 +2,7 @@ import ArgumentParser
 import Balancer
 import Discovery
 import Foundation
+import UnixSignals
 
 /// `switchyard watch NAME...`: prints each snapshot change as it happens.
 struct WatchCommand: AsyncParsableCommand {
@@ -71,7 +72,7 @@ struct WatchCommand: AsyncParsableCommand {
         if let duration {
             try? await Task.sleep(for: .milliseconds(Int64(duration * 1000)))
         } else {
-            await SignalWaiter.waitForInterrupt()
+            for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) { break }
         }
         let elapsed = ContinuousClock.now - started
         watcher.shutdown()

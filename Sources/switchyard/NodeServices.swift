@@ -1,0 +1,41 @@
+import Admin
+import Gateway
+import ServiceLifecycle
+import UnixSignals
+
+// The running node as swift-service-lifecycle services. `StartCommand` runs them in one `ServiceGroup` in this
+// order: the gateway, the Admin API, the reloader. SIGTERM or SIGINT shuts the group down in reverse order, each
+// service finishing before the previous one is told: SIGHUP stops being handled, the Admin API stops, then the
+// node stops accepting, lets in-flight requests finish, and stops NOTIFY, probes, the watcher and the resolver.
+
+/// The proxy and discovery, started before the group runs; drained on graceful shutdown.
+struct GatewayService: Service {
+    let node: GatewayNode
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await node.shutdown()
+    }
+}
+
+/// The Admin API listeners, started before the group runs; stopped on graceful shutdown, before the node.
+struct AdminService: Service {
+    let servers: [AdminServer]
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        emit("switchyard: stopping")
+        for server in servers { await server.stop() }
+    }
+}
+
+/// Runs `reload` on every SIGHUP until graceful shutdown.
+struct ReloadService: Service {
+    let reload: @Sendable () -> Void
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            reload()
+        }
+    }
+}
