@@ -54,11 +54,16 @@ public final class DNSWatcher: Sendable {
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
 
+    /// The time refreshes are scheduled by; the continuous clock unless a test moves its own.
+    public let clock: any RefreshClock
+
     public init(resolver: DNSResolver, policy: RefreshPolicy = .init(), families: AddressFamilies = .all,
+                clock: any RefreshClock = SystemRefreshClock(),
                 logger: Logger = Logger(label: "switchyard.discovery")) {
         self.resolver = resolver
         self.policy = policy
         self.families = families
+        self.clock = clock
         self.logger = logger
     }
 
@@ -66,7 +71,7 @@ public final class DNSWatcher: Sendable {
     public func watch(_ name: String, kind: Kind? = nil) {
         let key = DNSResolver.normalized(name)
         let kind = kind ?? Kind.infer(from: key)
-        let now = ContinuousClock.now
+        let now = clock.now
         state.withLockedValue { state in
             guard !state.shutDown, state.entries[key] == nil else { return }
             var entry = Entry(kind: kind, state: NameRefreshState(name: key, policy: policy, now: now))
@@ -204,7 +209,7 @@ public final class DNSWatcher: Sendable {
             guard let (kind, previous) = started else { return }
             let outcome = await lookUp(name, kind: kind, previous: previous)
             if Task.isCancelled { return }
-            let now = ContinuousClock.now
+            let now = clock.now
             let random = Double.random(in: 0..<1)
             let tcpOnly = resolver.configuration.tcpOnly
             var warned: String?
@@ -246,7 +251,7 @@ public final class DNSWatcher: Sendable {
             }
             if again { continue }
             do {
-                try await Task.sleep(until: decision.nextRefresh, clock: .continuous)
+                try await clock.sleep(until: decision.nextRefresh)
             } catch {
                 return
             }
