@@ -2,6 +2,7 @@ import Balancer
 import DNSWire
 import Discovery
 import Foundation
+import Testing
 import TestSupport
 
 /// A resolver that asks only `server` (never the machine's resolv.conf servers) and ignores /etc/hosts.
@@ -50,5 +51,32 @@ extension NameSnapshot {
     var isHeld: Bool {
         if case .negativeHold = status { return true }
         return false
+    }
+}
+
+extension ManualClock: RefreshClock {}
+
+extension DNSWatcher {
+    /// Queries sent for `name` so far.
+    func queries(_ name: String) -> Int {
+        statuses.first { $0.snapshot.name == name }?.queries ?? 0
+    }
+
+    /// On a manual clock: moves it to `name`'s next refresh and waits, in real time, until that refresh has
+    /// finished and the watcher sleeps again. Returns the snapshot after it.
+    func refreshNext(_ name: String, on clock: ManualClock) async throws -> NameSnapshot {
+        let before = queries(name)
+        let next = try #require(snapshot(of: name)).nextRefresh
+        clock.advance(by: max(next - clock.now, .zero))
+        let done = await waitFor(.seconds(10)) { self.queries(name) > before && clock.sleeping == 1 }
+        try #require(done != nil, "\(name): no refresh at \(next)")
+        return try #require(snapshot(of: name))
+    }
+
+    /// Waits, in real time, until the first answer for `name` is in and the watcher sleeps on `clock`.
+    func firstAnswer(_ name: String, on clock: ManualClock) async throws -> NameSnapshot {
+        let done = await waitFor(.seconds(10)) { self.queries(name) >= 1 && clock.sleeping == 1 }
+        try #require(done != nil, "\(name): no first answer")
+        return try #require(snapshot(of: name))
     }
 }

@@ -5,16 +5,10 @@ import Foundation
 import Testing
 import TestSupport
 
-extension ManualClock: RefreshClock {}
-
 /// The watcher against a real BIND9 on a manual clock: TTL rules are asserted at exact instants, and a TTL of
 /// 300 s takes milliseconds. Not timing-sensitive (no wall-clock bound is asserted), so it runs in parallel.
 @Suite("Watcher on a manual clock")
 struct WatcherManualClockTests {
-    func queries(_ watcher: DNSWatcher, _ name: String) -> Int {
-        watcher.statuses.first { $0.snapshot.name == name }?.queries ?? 0
-    }
-
     @Test("with TTL 300 s nothing is asked before the TTL runs out; at 300 s the changed record is picked up")
     func refreshesExactlyAtTheTTL() async throws {
         let dns = try await TestDNS.start()
@@ -46,14 +40,14 @@ struct WatcherManualClockTests {
         clock.advance(by: .seconds(299))
         // Nothing is due: no query goes out and the old answer stays.
         try await Task.sleep(for: .milliseconds(200))
-        #expect(queries(watcher, name) == 1)
+        #expect(watcher.queries(name) == 1)
         #expect(watcher.snapshot(of: name)?.addressList == [ip("127.0.0.61")])
 
         clock.advance(by: .seconds(1))
         let changed = try #require(await waitForSnapshot(watcher, name, within: .seconds(5)) {
             $0.addressList == [ip("127.0.0.62")]
         })
-        #expect(queries(watcher, name) == 2)
+        #expect(watcher.queries(name) == 2)
         #expect(changed.0.refreshedAt == start + .seconds(300))
         #expect(changed.0.nextRefresh == start + .seconds(600))
         #expect(changed.0.generation > first.0.generation)
@@ -83,9 +77,9 @@ struct WatcherManualClockTests {
 
         /// Moves the clock and waits (in real time) for the refresh it makes due to finish.
         func advance(_ seconds: Int) async throws -> NameSnapshot {
-            let before = queries(watcher, name)
+            let before = watcher.queries(name)
             clock.advance(by: .seconds(seconds))
-            let done = await waitFor(.seconds(10)) { queries(watcher, name) > before && clock.sleeping == 1 }
+            let done = await waitFor(.seconds(10)) { watcher.queries(name) > before && clock.sleeping == 1 }
             try #require(done != nil, "no refresh after advancing \(seconds) s")
             return try #require(watcher.snapshot(of: name))
         }
@@ -111,6 +105,6 @@ struct WatcherManualClockTests {
         #expect(snapshot.addressList.isEmpty)
         guard case .failed(let error) = snapshot.status else { Issue.record("not failed: \(snapshot.status)"); return }
         #expect(error.contains("stale records withdrawn"), "\(error)")
-        #expect(queries(watcher, name) == 5)
+        #expect(watcher.queries(name) == 5)
     }
 }
