@@ -59,19 +59,28 @@ qualify() {
 }
 
 # Sends the nsupdate commands on stdin to the instance, signed with its TSIG key, over TCP.
+# A failure that is not the server's answer to the update (a TSIG error on the reply, a refused or dropped
+# connection, seen rarely on a loaded machine) is retried twice, 0.3 s apart; re-sending an update is
+# harmless (adding a record that exists, or deleting one that does not, changes nothing).
 # Fails with nsupdate's own message.
 send_update() {
-    local out status
-    set +e
-    out="$({
-        printf 'server 127.0.0.1 %s\n' "$TESTDNS_PORT"
-        printf 'zone %s.\n' "${TESTDNS_ZONE%.}"
-        printf 'ttl %s\n' "${TESTDNS_TTL:-5}"
-        cat
-        printf 'send\n'
-    } | nsupdate -v -t 5 -k "$TESTDNS_KEYFILE" 2>&1)"
-    status=$?
-    set -e
+    local commands out status attempt
+    commands="$(cat)"
+    for attempt in 1 2 3; do
+        set +e
+        out="$({
+            printf 'server 127.0.0.1 %s\n' "$TESTDNS_PORT"
+            printf 'zone %s.\n' "${TESTDNS_ZONE%.}"
+            printf 'ttl %s\n' "${TESTDNS_TTL:-5}"
+            printf '%s\n' "$commands"
+            printf 'send\n'
+        } | nsupdate -v -t 5 -k "$TESTDNS_KEYFILE" 2>&1)"
+        status=$?
+        set -e
+        ((status == 0)) && [[ "$out" != *"update failed"* ]] && break
+        [[ "$out" == *"update failed"* ]] && break  # the server refused the update itself: not transient
+        ((attempt < 3)) && sleep 0.3
+    done
     if ((status != 0)) || [[ "$out" == *"update failed"* ]]; then
         die "nsupdate to 127.0.0.1:$TESTDNS_PORT failed (exit $status): ${out:-no output}"
     fi
