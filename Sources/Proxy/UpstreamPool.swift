@@ -37,7 +37,6 @@ final class UpstreamPool {
         self.socketAddress = try? SocketAddress(ipAddress: address.ip.description, port: Int(address.port))
     }
 
-    var idle: [UpstreamConnection] { state.idle.map(\.connection) }
     var live: Int { state.live }
     var lastUsed: NIODeadline { state.lastUsed }
     var isAtConnectionLimit: Bool { state.isAtLimit }
