@@ -29,6 +29,8 @@ let package = Package(
     targets: [
         // C
         .systemLibrary(name: "CAres", pkgConfig: "libcares", providers: [.apt(["libc-ares-dev"])]),
+        // sendmsg/recvmsg with SCM_RIGHTS, for handing listening sockets to the process that takes a node over.
+        .target(name: "CFDPassing"),
         // Pure
         .target(name: "DNSWire"),
         .target(name: "Balancer", dependencies: [
@@ -75,7 +77,7 @@ let package = Package(
         ]),
         // Wiring
         .target(name: "Gateway", dependencies: [
-            "Config", "Routing", "Balancer", "Discovery", "DNSWire", "Proxy", "Admin", "Store",
+            "Config", "Routing", "Balancer", "Discovery", "DNSWire", "Proxy", "Admin", "Store", "CFDPassing",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -13,6 +13,25 @@ public struct Address: Hashable, Sendable, Comparable, CustomStringConvertible {
         self.port = port
     }
 
+    /// Parses `10.0.0.1:80` or `[::1]:80` (what `description` prints); nil for anything else.
+    public init?(_ text: some StringProtocol) {
+        let text = Substring(text)
+        let host: Substring
+        let port: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[close...].hasPrefix("]:") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            port = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            port = text[text.index(after: colon)...]
+            guard !host.contains(":") else { return nil }
+        }
+        guard let ip = IPAddress(host), let number = UInt16(port) else { return nil }
+        self.init(ip: ip, port: number)
+    }
+
     /// `10.0.0.1:80` or `[::1]:80`.
     public var description: String { ip.hostPort(port) }
 

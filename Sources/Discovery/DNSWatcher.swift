@@ -80,6 +80,45 @@ public final class DNSWatcher: Sendable {
         }
     }
 
+    /// Every watched name's refresh state, for the process that takes over this node (or the state file).
+    public func carried() -> [CarriedName] {
+        let now = clock.now
+        return state.withLockedValue { state in
+            state.entries.keys.sorted().compactMap { key in
+                state.entries[key].map { $0.state.carried(kind: $0.kind.rawValue, now: now) }
+            }
+        }
+    }
+
+    /// Watches the names a predecessor carried, with their records, stale clocks and TTLs as they were
+    /// `elapsed` seconds ago: a name is asked again when its carried TTL runs out, not at once, and a name that
+    /// was served stale stays stale until DNS answers. Names already watched, and carried states that do not
+    /// make sense, are skipped (the latter start cold when something watches them). Returns how many were taken.
+    @discardableResult
+    public func restore(_ carried: [CarriedName], elapsed: Double = 0) -> Int {
+        let now = clock.now
+        var restored: [NameSnapshot] = []
+        let subscribers: [AsyncStream<NameSnapshot>.Continuation] = state.withLockedValue { state in
+            guard !state.shutDown else { return [] }
+            for item in carried {
+                let key = DNSResolver.normalized(item.name)
+                guard state.entries[key] == nil, let kind = Kind(rawValue: item.kind),
+                      let refresh = NameRefreshState(restoring: item, name: key, policy: policy, elapsed: elapsed, now: now)
+                else { continue }
+                var entry = Entry(kind: kind, state: refresh)
+                let due = refresh.nextRefresh
+                entry.task = Task { [weak self] in await self?.refreshLoop(key, loop: 0, firstAt: due) }
+                state.entries[key] = entry
+                restored.append(refresh.snapshot)
+            }
+            return Array(state.subscribers.values)
+        }
+        for snapshot in restored where snapshot.generation > 0 {
+            for subscriber in subscribers { subscriber.yield(snapshot) }
+        }
+        return restored.count
+    }
+
     /// Stops watching `name`; its snapshot is forgotten.
     public func unwatch(_ name: String) {
         let key = DNSResolver.normalized(name)
@@ -197,7 +236,10 @@ public final class DNSWatcher: Sendable {
         subscribers.forEach { $0.finish() }
     }
 
-    private func refreshLoop(_ name: String, loop: Int) async {
+    private func refreshLoop(_ name: String, loop: Int, firstAt: ContinuousClock.Instant? = nil) async {
+        if let firstAt {
+            do { try await clock.sleep(until: firstAt) } catch { return }
+        }
         while !Task.isCancelled {
             let started: (Kind, NameSnapshot.Content)? = state.withLockedValue { s in
                 guard var entry = s.entries[name], entry.loop == loop else { return nil }

@@ -209,7 +209,7 @@ extension DNSResolver {
     }
 
     /// Lower-cased, without the trailing dot.
-    static func normalized(_ name: String) -> String {
+    public static func normalized(_ name: String) -> String {
         var n = name.lowercased()
         if n.hasSuffix(".") { n.removeLast() }
         return n

@@ -181,10 +181,18 @@ public final class GatewayNode: Sendable {
         return policy
     }
 
-    /// Starts discovery and the proxy; returns the proxy's bound port.
-    public func start() async throws -> Int {
+    /// Starts discovery and the proxy; returns the proxy's bound port. `inherited` are listening sockets handed
+    /// over by the node this one takes over (by index in `proxy_listen`); the NOTIFY listener then waits for
+    /// `startNotify()`, since the old node holds its port until it lets go.
+    public func start(inherited: [Int: CInt]? = nil) async throws -> Int {
         upstreams.start()
         health.start()
+        if inherited == nil { try await startNotify() }
+        return try await proxy.start(inherited: inherited ?? [:])
+    }
+
+    /// Starts listening for DNS NOTIFY (`dns_notify_listen`), if set.
+    public func startNotify() async throws {
         if let notify, let listen = settings.dnsNotifyListen {
             do {
                 _ = try await notify.start()
@@ -192,12 +200,14 @@ public final class GatewayNode: Sendable {
                 throw GatewayError("cannot listen for DNS NOTIFY on \(listen) (dns_notify_listen): \(error)")
             }
         }
-        return try await proxy.start()
     }
 
     /// Stops the proxy (letting in-flight requests finish within `grace`), then discovery.
     public func shutdown(grace: TimeAmount = .seconds(10)) async {
-        do { try await proxy.stop(grace: grace) } catch {
+        do {
+            let cut = try await proxy.stop(grace: grace)
+            logger.notice("proxy stopped", metadata: ["cut_connections": "\(cut)", "drain_timeout": "\(grace)"])
+        } catch {
             logger.warning("proxy did not stop cleanly", metadata: ["error": "\(error)"])
         }
         await notify?.stop()
@@ -296,6 +306,44 @@ public final class GatewayNode: Sendable {
     }
 
     static func plainHostKey(_ host: String, _ port: Int) -> String { "\(host):\(port)" }
+
+    // MARK: Carrying state to the next process
+
+    /// The state the process taking this node over starts from (also the state file's content).
+    public func carried() -> NodeCarry {
+        let now = ContinuousClock.now
+        var health: [String: [CarriedBreaker]] = [:]
+        for monitor in self.health.all {
+            let breakers = monitor.carried(now: now)
+            if !breakers.isEmpty { health[monitor.balancer.name] = breakers }
+        }
+        return NodeCarry(takenAt: Date().timeIntervalSince1970, generation: appliedGeneration,
+                         names: watcher.carried(), health: health)
+    }
+
+    /// First half of a warm start, before the first `apply`: the DNS answers, so the balancers built by that
+    /// apply have their addresses at once and no name is asked before its carried TTL runs out.
+    @discardableResult
+    public func restoreNames(_ carry: NodeCarry) -> Int {
+        guard carry.format == NodeCarry.currentFormat else { return 0 }
+        return watcher.restore(carry.names, elapsed: carry.age())
+    }
+
+    /// Second half of a warm start, after the first `apply`: ejections, half-open trials, holds and backoff
+    /// for the addresses the rings have; carried names no upstream uses stop being watched. Returns how many
+    /// addresses took carried health state.
+    @discardableResult
+    public func restoreHealth(_ carry: NodeCarry) -> Int {
+        guard carry.format == NodeCarry.currentFormat else { return 0 }
+        let used = Set(upstreams.all.flatMap(\.names).map(DNSResolver.normalized))
+        for name in watcher.names where !used.contains(name) { watcher.unwatch(name) }
+        let elapsed = carry.age()
+        var count = 0
+        for (upstream, breakers) in carry.health {
+            count += health.monitor(named: upstream)?.restore(breakers, elapsed: elapsed) ?? 0
+        }
+        return count
+    }
 }
 
 /// Routes nothing: the proxy's configuration before the first `apply`.

@@ -144,8 +144,22 @@ extension ProxyConnectionHandler {
     /// Graceful shutdown: close now when idle, else after the response in progress.
     func closeWhenDone() {
         closeWhenIdle = true
-        if exchange.phase == .idle && queue.isEmpty { closeClientAfterFlush() }
+        guard exchange.phase == .idle && queue.isEmpty, framer.partialHeadBytes == 0 else {
+            // A request is in progress or arriving: its response carries `Connection: close`.
+            return
+        }
+        // Idle: a request may already be on the wire, and closing under it would fail it. Wait a moment for it
+        // (it is then answered with `Connection: close`); a connection still idle after that is closed.
+        let expected = serial
+        context.eventLoop.assumeIsolated().scheduleTask(in: Self.drainIdleGrace) { [self] in
+            guard isOpen, serial == expected, exchange.phase == .idle, queue.isEmpty,
+                  framer.partialHeadBytes == 0 else { return }
+            closeClientAfterFlush()
+        }
     }
+
+    /// How long a draining node keeps an idle keep-alive connection open for a request already on its way.
+    static let drainIdleGrace: TimeAmount = .milliseconds(500)
 
     // MARK: Header read and idle timeouts
 

@@ -64,6 +64,9 @@ public final class ProxyServer: Sendable {
     private struct Running: Sendable {
         var group: MultiThreadedEventLoopGroup
         var channels: [any Channel]
+        /// The listening descriptors, owned by `channels` (valid while they are open).
+        var descriptors: [CInt]
+        var accepting = true
         var loops: [NIOLoopBound<LoopContext>]
     }
 
@@ -98,9 +101,13 @@ public final class ProxyServer: Sendable {
         shared.configuration.store(configuration, ordering: .releasing)
     }
 
-    /// Binds and starts accepting; returns the bound port.
+    /// Binds and starts accepting; returns the bound port. `inherited` gives, by index in `settings.listeners`,
+    /// listening sockets handed over by the node this one takes over: those are served as they are instead of
+    /// bound (the server owns them from now on, and closes the ones it does not use if it fails to start).
     @discardableResult
-    public func start() async throws -> Int {
+    public func start(inherited: [Int: CInt] = [:]) async throws -> Int {
+        var unused = inherited
+        defer { for fd in unused.values { ListenSocket.close(fd) } }
         guard running.withLockedValue({ $0 == nil }) else {
             throw ChannelError.inappropriateOperationForState
         }
@@ -126,7 +133,8 @@ public final class ProxyServer: Sendable {
         let contexts = byLoop
         let shared = self.shared
         var channels: [any Channel] = []
-        for listener in settings.listeners {
+        var descriptors: [CInt] = []
+        for (position, listener) in settings.listeners.enumerated() {
             let tls = listener.tls
             let bootstrap = ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: settings.backlog)
@@ -142,11 +150,30 @@ public final class ProxyServer: Sendable {
                     }
                 }
             do {
-                let channel = try await bootstrap.bind(host: listener.host, port: listener.port).get()
+                let handedOver = unused.removeValue(forKey: position)
+                let fd: CInt
+                if let handedOver {
+                    guard ListenSocket.isListening(handedOver) else {
+                        ListenSocket.close(handedOver)
+                        throw IOError(errnoCode: ENOTSOCK, reason: "handed-over socket for \(listener.host):\(listener.port) is not listening")
+                    }
+                    fd = handedOver
+                } else {
+                    fd = try ListenSocket.open(host: listener.host, port: listener.port, backlog: settings.backlog)
+                }
+                let channel: any Channel
+                do {
+                    channel = try await bootstrap.withBoundSocket(fd).get()
+                } catch {
+                    ListenSocket.close(fd)
+                    throw error
+                }
                 channels.append(channel)
+                descriptors.append(fd)
                 let port = channel.localAddress?.port ?? listener.port
                 shared.logger.info("proxy listening", metadata: [
                     "address": "\(listener.host):\(port)", "tls": "\(tls != nil)", "workers": "\(settings.workers)",
+                    "socket": "\(handedOver == nil ? "bound" : "handed over")",
                 ])
             } catch {
                 for channel in channels { try? await channel.close() }
@@ -157,7 +184,8 @@ public final class ProxyServer: Sendable {
         let port = channels[0].localAddress?.port ?? settings.port
         shared.listenPort.store(port, ordering: .releasing)
         let bound = channels
-        running.withLockedValue { $0 = Running(group: group, channels: bound, loops: loops) }
+        let owned = descriptors
+        running.withLockedValue { $0 = Running(group: group, channels: bound, descriptors: owned, loops: loops) }
         let started = statistics
         loopStatistics.withLockedValue { $0 = started }
         return port
@@ -180,14 +208,37 @@ public final class ProxyServer: Sendable {
         running.withLockedValue { $0?.channels.compactMap { $0.localAddress?.port } ?? [] }
     }
 
-    /// Stops accepting, lets requests in progress finish (up to `grace`), then closes everything.
-    public func stop(grace: TimeAmount = .seconds(10)) async throws {
+    /// The listening sockets while accepting, in `settings.listeners` order, for handing over to the process that
+    /// takes this node over (`SCM_RIGHTS` duplicates them; they stay owned by this server).
+    public var listeningSockets: [(listener: Settings.Listener, fd: CInt)] {
+        running.withLockedValue { state in
+            guard let state, state.accepting else { return [] }
+            return Array(zip(settings.listeners, state.descriptors))
+        }
+    }
+
+    /// Stops accepting new connections; connections already open go on. The sockets close in this process only:
+    /// a process they were handed to keeps accepting on them, and clients waiting in the backlog are its.
+    public func stopAccepting() async {
+        let channels = running.withLockedValue { state -> [any Channel] in
+            guard state?.accepting == true else { return [] }
+            state?.accepting = false
+            return state?.channels ?? []
+        }
+        for channel in channels { try? await channel.close() }
+    }
+
+    /// Stops accepting, lets requests in progress finish (up to `grace`), then closes everything. Keep-alive
+    /// clients get `Connection: close` on their next response, or are closed once idle. Returns how many client
+    /// connections were still open when `grace` ran out (and were cut).
+    @discardableResult
+    public func stop(grace: TimeAmount = .seconds(10)) async throws -> Int {
+        await stopAccepting()
         guard let state = running.withLockedValue({ value -> Running? in
             let current = value
             value = nil
             return current
-        }) else { return }
-        for channel in state.channels { try? await channel.close() }
+        }) else { return 0 }
         for bound in state.loops {
             try? await bound.eventLoop.submit {
                 let loop = bound.value
@@ -196,13 +247,17 @@ public final class ProxyServer: Sendable {
             }.get()
         }
         let deadline = NIODeadline.now() + grace
+        var open = 0
         while NIODeadline.now() < deadline {
-            var open = 0
+            open = 0
             for bound in state.loops {
                 open += (try? await bound.eventLoop.submit { bound.value.clients.count }.get()) ?? 0
             }
             if open == 0 { break }
             try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        if open > 0 {
+            shared.logger.warning("drain time over: cutting client connections", metadata: ["connections": "\(open)"])
         }
         for bound in state.loops {
             try? await bound.eventLoop.submit {
@@ -212,6 +267,7 @@ public final class ProxyServer: Sendable {
             }.get()
         }
         try await state.group.shutdownGracefully()
+        return open
     }
 
     /// Upstream connections opened so far, over all loops and addresses (for tests and stats).

@@ -1,5 +1,6 @@
 import Admin
 import Gateway
+import NIOCore
 import ServiceLifecycle
 import UnixSignals
 
@@ -11,10 +12,12 @@ import UnixSignals
 /// The proxy and discovery, started before the group runs; drained on graceful shutdown.
 struct GatewayService: Service {
     let node: GatewayNode
+    /// How long in-flight requests may take to finish (`drain_timeout`).
+    let drainTimeout: TimeAmount
 
     func run() async throws {
         try? await gracefulShutdown()
-        await node.shutdown()
+        await node.shutdown(grace: drainTimeout)
     }
 }
 

@@ -4,6 +4,7 @@ import Foundation
 import Gateway
 import Admin
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Store
 
@@ -69,6 +70,15 @@ struct StartCommand: AsyncParsableCommand {
     @Option(name: .customLong("dns-notify-tsig-key"), help: ArgumentHelp("Key file from tsig-keygen; every NOTIFY must then be signed with it.", valueName: "path"))
     var dnsNotifyTSIGKey: String?
 
+    @Option(name: .customLong("control-socket"), help: ArgumentHelp("Unix socket where this node answers a takeover: a path, auto (default: $XDG_RUNTIME_DIR or /tmp, switchyard-<proxy port>.sock) or off.", valueName: "path"))
+    var controlSocket: String?
+
+    @Flag(name: .customLong("takeover"), help: "Take the listening sockets and state of the node running at the control socket, serve on them, and let it drain and exit: a restart or upgrade without a refused connection.")
+    var takeover = false
+
+    @Option(name: .customLong("drain-timeout"), help: ArgumentHelp("Seconds a stopping or handed-over node lets requests in progress finish (default 30).", valueName: "seconds"))
+    var drainTimeout: String?
+
     @Option(help: "Event-loop threads (0: one per core).")
     var workers: Int?
 
@@ -93,6 +103,8 @@ struct StartCommand: AsyncParsableCommand {
         if let adminSSLCert { values["admin_ssl_cert"] = adminSSLCert }
         if let adminSSLCertKey { values["admin_ssl_cert_key"] = adminSSLCertKey }
         if !adminAllow.isEmpty { values["admin_allow"] = adminAllow.joined(separator: ",") }
+        if let controlSocket { values["control_socket"] = controlSocket }
+        if let drainTimeout { values["drain_timeout"] = drainTimeout }
         let environment = ProcessInfo.processInfo.environment
         let settings: NodeSettings
         do {
@@ -126,25 +138,62 @@ struct StartCommand: AsyncParsableCommand {
         } catch let error as GatewayError {
             throw StartFailure(error.message)
         }
+        // A takeover asks the running node only now: a configuration this binary rejects has already stopped
+        // it above, and the running node goes on serving.
+        let handOver: TakeoverClient?
+        if takeover {
+            guard let path = NodeControl.path(settings, boundPort: nil) else {
+                await node.shutdown()
+                throw StartFailure("--takeover needs the running node's control socket: set control_socket (it is off, or auto with proxy_listen port 0)")
+            }
+            do throws(GatewayError) {
+                handOver = try TakeoverClient.begin(path: path)
+            } catch {
+                await node.shutdown()
+                throw StartFailure("cannot take over: \(error.message)")
+            }
+        } else {
+            handOver = nil
+        }
+        var carried = (names: 0, addresses: 0)
+        if let carry = handOver?.carry { carried.names = node.restoreNames(carry) }
         node.apply(config, generation: initial.generation)
+        if let carry = handOver?.carry { carried.addresses = node.restoreHealth(carry) }
         do {
-            _ = try await node.start()
+            _ = try await node.start(inherited: handOver.map { NodeControl.inherited($0.sockets, settings: settings) })
         } catch let error as GatewayError {
             await node.shutdown()
             throw StartFailure(error.message)
         } catch {
             await node.shutdown()
-            let listen = settings.proxyListen.map(\.description).joined(separator: ", ")
-            throw StartFailure("cannot listen on \(listen) (proxy_listen): \(error)")
+            throw StartFailure(NodeControl.listenFailure(error, settings: settings))
+        }
+        if let handOver {
+            do {
+                try handOver.serving()
+            } catch {
+                logger.warning("takeover: \(error.message); serving anyway")
+            }
+            do {
+                try await NodeControl.retrying { try await node.startNotify() }
+            } catch {
+                await node.shutdown()
+                throw StartFailure("\(error)")
+            }
         }
         let admin: [AdminServer]
         do {
-            admin = try await AdminWiring.start(settings: settings, tls: adminTLS, store: store, node: node, logger: logger) { snapshot in
-                node.apply(snapshot.config, generation: snapshot.generation)
+            admin = try await NodeControl.retrying(enabled: handOver != nil) {
+                try await AdminWiring.start(settings: settings, tls: adminTLS, store: store, node: node, logger: logger) { snapshot in
+                    node.apply(snapshot.config, generation: snapshot.generation)
+                }
             }
         } catch {
             await node.shutdown()
             throw error
+        }
+        if let handOver {
+            emit("switchyard: took over from PID \(handOver.predecessor) (\(handOver.sockets.count) listening sockets, \(carried.names) DNS names and \(carried.addresses) address health states carried)")
         }
         let listen = zip(settings.proxyListen, node.proxy.ports).map { listen, port in
             (listen.ssl ? "https://" : "http://") + Target.format(host: listen.host, port: port)
@@ -179,10 +228,23 @@ struct StartCommand: AsyncParsableCommand {
                 }
             }
         }
+        let drain = TimeAmount.nanoseconds(Int64((settings.drainTimeout * 1e9).rounded()))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [GatewayService(node: node), AdminService(servers: admin), ReloadService(reload: reload)],
+            services: [GatewayService(node: node, drainTimeout: drain), AdminService(servers: admin), ReloadService(reload: reload)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let control: ControlServer?
+        do throws(GatewayError) {
+            control = try NodeControl.startServer(settings: settings, node: node, admin: admin, logger: logger) { successor in
+                emit("switchyard: handed over to PID \(successor); draining (up to \(settings.drainTimeout) s)")
+                Task { await group.triggerGracefulShutdown() }
+            }
+        } catch {
+            for server in admin { await server.stop() }
+            await node.shutdown(grace: drain)
+            throw StartFailure(error.message)
+        }
         try await group.run()
+        control?.stop()
     }
 
     static func loadConfig(_ path: String) throws -> DeclarativeConfig {

@@ -119,6 +119,18 @@ public struct NameRefreshState: Sendable {
         return Decision(nextRefresh: next, publish: nil)
     }
 
+    mutating func restore(content: NameSnapshot.Content, status: NameSnapshot.Status, generation: UInt64,
+                          refreshedAt: ContinuousClock.Instant?, nextRefresh: ContinuousClock.Instant, ttl: UInt32?,
+                          failures: Int) {
+        self.content = content
+        self.status = status
+        self.generation = generation
+        self.refreshedAt = refreshedAt
+        self.nextRefresh = nextRefresh
+        self.ttl = ttl
+        self.consecutiveFailures = failures
+    }
+
     static func sorted(_ content: NameSnapshot.Content) -> NameSnapshot.Content {
         switch content {
         case .empty: return .empty

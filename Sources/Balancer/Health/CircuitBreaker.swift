@@ -35,6 +35,18 @@ public struct CircuitBreaker: Sendable, Hashable {
 
     public init() {}
 
+    /// A breaker as it was in another process (see `CarriedBreaker`).
+    init(state: State, tcpFailures: Int, timeouts: Int, httpFailures: Int, trialSuccesses: Int, ejections: Int,
+         quietSince: ContinuousClock.Instant?) {
+        self.state = state
+        consecutiveTCPFailures = max(0, tcpFailures)
+        consecutiveTimeouts = max(0, timeouts)
+        consecutiveHTTPFailures = max(0, httpFailures)
+        self.trialSuccesses = max(0, trialSuccesses)
+        self.ejections = max(0, ejections)
+        self.quietSince = quietSince
+    }
+
     /// A proxied request (or a probe) finished with `outcome`.
     ///
     /// - Parameter mayEject: whether the upstream's max-ejection share still allows one more

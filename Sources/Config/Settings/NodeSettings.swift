@@ -89,6 +89,12 @@ public struct NodeSettings: Sendable, Hashable {
     /// PEM file of the certificates trusted for https services with `tls_verify: true`
     /// (`upstream_tls_trusted_certificate`, Kong's `lua_ssl_trusted_certificate`); nil trusts the system's roots.
     public var upstreamTLSTrustedCertificate: String?
+    /// Where the node answers `switchyard start --takeover` (`control_socket`): a Unix socket path, `auto`
+    /// (`$XDG_RUNTIME_DIR` or /tmp, named after the first proxy port: `switchyard-8000.sock`), or `off`.
+    public var controlSocket: String
+    /// Seconds a stopping or handed-over node lets requests in progress finish before it cuts what is left
+    /// (`drain_timeout`).
+    public var drainTimeout: Double
 
     public init() {
         proxyListen = [ListenAddress(host: "0.0.0.0", port: 8000)]
@@ -128,6 +134,8 @@ public struct NodeSettings: Sendable, Hashable {
         upstreamKeepaliveMaxRequests = 1000
         upstreamMaxConnections = 0
         upstreamTLSTrustedCertificate = nil
+        controlSocket = "auto"
+        drainTimeout = 30
     }
 
     public static let defaults = NodeSettings()
@@ -142,7 +150,7 @@ public struct NodeSettings: Sendable, Hashable {
         "client_header_timeout", "client_body_timeout", "client_keepalive_timeout", "client_max_header_size",
         "client_max_header_count", "client_max_uri_length",
         "upstream_keepalive_pool_size", "upstream_keepalive_idle_timeout", "upstream_keepalive_max_requests",
-        "upstream_max_connections", "upstream_tls_trusted_certificate",
+        "upstream_max_connections", "upstream_tls_trusted_certificate", "control_socket", "drain_timeout",
     ]
 
     /// Applies layers from lowest to highest precedence over the defaults; every bad value in every layer is
@@ -378,6 +386,14 @@ public struct NodeSettings: Sendable, Hashable {
         case "upstream_tls_trusted_certificate":
             let path = value.trimmingCharacters(in: .whitespaces)
             upstreamTLSTrustedCertificate = path.isEmpty || path == "system" ? nil : path
+        case "control_socket":
+            let path = value.trimmingCharacters(in: .whitespaces)
+            if path.isEmpty { return "expected a socket path, auto or off" }
+            if path != "auto" && path != "off" && path.utf8.count > 107 {
+                return "\"\(path)\": a Unix socket path has at most 107 bytes"
+            }
+            controlSocket = path
+        case "drain_timeout": return timeout(value) { drainTimeout = $0 }
         default:
             return "unknown setting (known: \(NodeSettings.keys.joined(separator: ", ")))"
         }

@@ -204,6 +204,54 @@ public final class UpstreamHealthMonitor: Sendable {
         return Array(Set(matches.flatMap(\.addresses))).sorted()
     }
 
+    // MARK: Carrying over to a new process
+
+    /// The breakers and holds that are not at rest, for the process that takes over this node.
+    public func carried(now: ContinuousClock.Instant = .now) -> [CarriedBreaker] {
+        state.withLockedValue { s in
+            Set(s.breakers.keys).union(s.holds.keys).sorted().map { address in
+                CarriedBreaker(address: address.description, breaker: s.breakers[address] ?? CircuitBreaker(),
+                               hold: s.holds[address].map { $0 == .manual ? "manual" : "probe" }, now: now)
+            }
+        }
+    }
+
+    /// Takes the breakers and holds a predecessor carried (`elapsed` seconds ago) for the addresses the ring
+    /// has now: an ejected address stays ejected for the rest of its time, a half-open one waits for a trial,
+    /// one an operator marked unhealthy stays out until an operator or probes bring it back, and the ejection
+    /// backoff goes on from where it was. Returns how many addresses were taken; the ring changes are in
+    /// force when it returns.
+    @discardableResult
+    public func restore(_ carried: [CarriedBreaker], elapsed: Double = 0, now: ContinuousClock.Instant = .now) -> Int {
+        let count = state.withLockedValue { s in
+            sync(&s, now: now)
+            var count = 0
+            for item in carried {
+                guard let address = Address(item.address), s.members.contains(address),
+                      let breaker = item.breaker(elapsed: elapsed, now: now) else { continue }
+                let hold: AddressHold? = item.hold == "manual" ? .manual : item.hold == "probe" ? .probe : nil
+                s.holds[address] = hold
+                store(breaker, for: address, in: &s)
+                switch breaker.state {
+                case .open(let until):
+                    perform(.eject(until: max(until, now)), address, &s, now: now, cause: "carried over")
+                case .halfOpen:
+                    perform(.eject(until: now), address, &s, now: now, cause: "carried over, half-open")
+                    perform(.allowTrial, address, &s, now: now, cause: "carried over")
+                case .closed:
+                    if hold != nil {
+                        perform(.eject(until: now + s.policy.passive.maxEjectionTime), address, &s, now: now,
+                                cause: "carried over, held")
+                    }
+                }
+                count += 1
+            }
+            return count
+        }
+        settle()
+        return count
+    }
+
     // MARK: Reading
 
     /// The breaker of an address (a resting breaker when nothing happened to it).

@@ -1,0 +1,90 @@
+import Admin
+import Config
+import Foundation
+import Gateway
+import Logging
+import NIOCore
+
+/// How `switchyard start` finds, answers and uses a node's control socket (takeover).
+enum NodeControl {
+    /// The control socket path `control_socket` names; `boundPort` fills in `auto` when proxy_listen asked
+    /// for port 0. Nil when off, or auto with no port known.
+    static func path(_ settings: NodeSettings, boundPort: Int?) -> String? {
+        switch settings.controlSocket {
+        case "off": return nil
+        case "auto":
+            let port = settings.proxyListen.first.map(\.port) ?? 0
+            let chosen = port != 0 ? port : (boundPort ?? 0)
+            guard chosen != 0 else { return nil }
+            let directory = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+            return "\(directory)/switchyard-\(chosen).sock"
+        default: return settings.controlSocket
+        }
+    }
+
+    /// Pairs the handed-over sockets with this node's `proxy_listen` by address and TLS; sockets this node
+    /// does not listen on are closed here (the old node closes its copies, so those ports stop accepting).
+    static func inherited(_ sockets: [(listener: ControlReply.Listener, fd: CInt)], settings: NodeSettings) -> [Int: CInt] {
+        var left = sockets
+        var map: [Int: CInt] = [:]
+        for (index, listen) in settings.proxyListen.enumerated() {
+            if let match = left.firstIndex(where: { $0.listener.host == listen.host && $0.listener.port == listen.port && $0.listener.ssl == listen.ssl }) {
+                map[index] = left.remove(at: match).fd
+            }
+        }
+        for socket in left { close(socket.fd) }
+        return map
+    }
+
+    /// Why the proxy could not listen; for an address in use, which running node holds it when its control
+    /// socket answers.
+    static func listenFailure(_ error: any Error, settings: NodeSettings) -> String {
+        let listen = settings.proxyListen.map(\.description).joined(separator: ", ")
+        if let io = error as? IOError, io.errnoCode == EADDRINUSE {
+            for address in settings.proxyListen where address.port != 0 {
+                var probe = settings
+                probe.proxyListen = [address]
+                if let path = path(probe, boundPort: nil), let reply = try? TakeoverClient.status(path: path) {
+                    return "cannot listen on \(address) (proxy_listen): port \(address.port) is in use by the switchyard node with PID \(reply.pid) (control socket \(path)); start with --takeover to replace it without dropping a connection, or stop it first"
+                }
+            }
+            return "cannot listen on \(listen) (proxy_listen): address already in use by another process"
+        }
+        return "cannot listen on \(listen) (proxy_listen): \(error)"
+    }
+
+    /// Starts answering on the control socket, unless it is off.
+    static func startServer(settings: NodeSettings, node: GatewayNode, admin: [AdminServer], logger: Logger,
+                            handedOver: @escaping @Sendable (Int32) -> Void) throws(GatewayError) -> ControlServer? {
+        guard let path = path(settings, boundPort: node.proxy.port) else { return nil }
+        let handlers = ControlServer.Handlers(
+            listeners: {
+                node.proxy.listeningSockets.map { socket in
+                    (ControlReply.Listener(host: socket.listener.host, port: socket.listener.port, ssl: socket.listener.tls != nil),
+                     socket.fd)
+                }
+            },
+            carry: { node.carried() },
+            release: {
+                await node.proxy.stopAccepting()
+                for server in admin { await server.stop() }
+                await node.notify?.stop()
+            },
+            handedOver: handedOver)
+        return try ControlServer.start(path: path, handlers: handlers, logger: logger)
+    }
+
+    /// Runs `body`, and when `enabled` tries again for up to 5 s while it fails: after a takeover the old node
+    /// may still be letting go of a port.
+    static func retrying<T>(enabled: Bool = true, _ body: () async throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while true {
+            do {
+                return try await body()
+            } catch {
+                guard enabled, ContinuousClock.now < deadline else { throw error }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+}
