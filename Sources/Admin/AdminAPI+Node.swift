@@ -33,6 +33,11 @@ extension AdminAPI {
             "configuration_hash": .string(hashes.hash(generation: snapshot.generation, config: snapshot.config)),
             "server": .object(server),
             "database": .object(["reachable": .bool(reachable), "path": .string(store.path)]),
+            "last_reload": runtime.lastReload().map { report in
+                .object(["ok": .bool(report.ok), "source": .string(report.source),
+                         "error": report.error.map { .string($0) } ?? .null,
+                         "at": .double(report.at.timeIntervalSince1970.rounded()), "generation": .int(report.generation)])
+            } ?? .null,
             "entities": .object([
                 "services": .int(snapshot.config.services.count), "routes": .int(snapshot.config.routes.count),
                 "upstreams": .int(snapshot.config.upstreams.count), "targets": .int(snapshot.config.targets.count),

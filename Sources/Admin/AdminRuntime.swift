@@ -1,4 +1,5 @@
 import Balancer
+import Foundation
 
 /// The running node as the Admin API sees it: balancers, DNS watches and health overrides, given as closures so
 /// the API can be tested without a proxy and does not depend on the layers that wire the node together.
@@ -19,6 +20,8 @@ public struct AdminRuntime: Sendable {
     public var notify: @Sendable () -> [String: Int]
     /// Identifies this node in health answers (Kong's `node_id`).
     public var nodeID: String
+    /// How the last reload (SIGHUP) went, for `/status`; nil before the first.
+    public var lastReload: @Sendable () -> ReloadReport? = { nil }
 
     public init(balancer: @escaping @Sendable (String) -> UpstreamBalancer? = { _ in nil },
                 dns: @escaping @Sendable () -> [WatchedName] = { [] },
@@ -34,5 +37,24 @@ public struct AdminRuntime: Sendable {
         self.counters = counters
         self.notify = notify
         self.nodeID = nodeID
+    }
+}
+
+/// The outcome of a reload: a file or database that does not validate changes nothing, and says why here.
+public struct ReloadReport: Sendable {
+    public var ok: Bool
+    /// What was re-read (the declarative file or the database).
+    public var source: String
+    public var error: String?
+    public var at: Date
+    /// The configuration generation in force afterwards.
+    public var generation: Int
+
+    public init(ok: Bool, source: String, error: String?, at: Date = Date(), generation: Int) {
+        self.ok = ok
+        self.source = source
+        self.error = error
+        self.at = at
+        self.generation = generation
     }
 }

@@ -7,7 +7,7 @@ extension GatewayNode {
     /// The Admin API's view of this node: balancer and DNS state for reading, health overrides, counters.
     public func adminRuntime() -> AdminRuntime {
         let node = self
-        return AdminRuntime(
+        var runtime = AdminRuntime(
             balancer: { name in node.upstreams.balancer(named: name) },
             dns: {
                 let now = ContinuousClock.now
@@ -31,6 +31,8 @@ extension GatewayNode {
             },
             notify: { node.notify?.counters ?? [:] },
             nodeID: ProcessInfo.processInfo.hostName)
+        runtime.lastReload = { node.lastReload }
+        return runtime
     }
 
     /// Runs an override; nil when it worked, else the message the Admin API returns.

@@ -35,6 +35,7 @@ public final class GatewayNode: Sendable {
     private let listenerTLS: ListenerTLS?
     /// The store generation in force; held for the whole of an apply, so applies never overlap.
     private let applied = Mutex<Int>(Int.min)
+    private let reloadReport = Mutex<ReloadReport?>(nil)
     private let logger: Logger
 
     public init(settings: NodeSettings, logger: Logger = Logger(label: "switchyard")) throws {
@@ -247,6 +248,15 @@ public final class GatewayNode: Sendable {
             return snapshot
         }
     }
+
+    /// Records how a reload went (shown in `/status`): a reload that failed changed nothing.
+    public func recordReload(source: String, error: String?) {
+        let report = ReloadReport(ok: error == nil, source: source, error: error, generation: appliedGeneration)
+        reloadReport.withLock { $0 = report }
+    }
+
+    /// The last reload's outcome, nil before the first.
+    public var lastReload: ReloadReport? { reloadReport.withLock { $0 } }
 
     /// The generation of the configuration in force (`Int.min` before the first apply).
     public var appliedGeneration: Int { applied.withLock { $0 } }

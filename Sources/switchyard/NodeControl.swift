@@ -74,6 +74,36 @@ enum NodeControl {
         return try ControlServer.start(path: path, handlers: handlers, logger: logger)
     }
 
+    /// Starts `switchyard start … --takeover` with this process's binary path, arguments and environment (on
+    /// SIGUSR2). The successor's output goes where this node's goes.
+    static func spawnSuccessor(logger: Logger) {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if !arguments.contains("--takeover") { arguments.append("--takeover") }
+        let binary = executablePath(CommandLine.arguments[0])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        do {
+            try process.run()
+            logger.notice("upgrade: successor started", metadata: ["pid": "\(process.processIdentifier)", "binary": "\(binary)"])
+        } catch {
+            logger.error("upgrade: cannot start the successor; still serving", metadata: ["binary": "\(binary)", "error": "\(error)"])
+        }
+    }
+
+    /// The file `argv0` names: a path as given (relative to the working directory), or a bare name looked up in
+    /// `PATH` as the shell did; read at upgrade time, so a replaced binary is the one started.
+    static func executablePath(_ argv0: String) -> String {
+        if argv0.contains("/") {
+            return argv0.hasPrefix("/") ? argv0 : FileManager.default.currentDirectoryPath + "/" + argv0
+        }
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let candidate = "\(directory)/\(argv0)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return argv0
+    }
+
     /// Runs `body`, and when `enabled` tries again for up to 5 s while it fails: after a takeover the old node
     /// may still be letting go of a port.
     static func retrying<T>(enabled: Bool = true, _ body: () async throws -> T) async throws -> T {

@@ -42,3 +42,17 @@ struct ReloadService: Service {
         }
     }
 }
+
+/// Starts a successor on every SIGUSR2: the same binary path and arguments plus `--takeover`, so replacing the
+/// file on disk and sending SIGUSR2 (`systemctl kill --signal=SIGUSR2 --kill-whom=main switchyard`) upgrades the
+/// node without a refused connection. The successor takes over through the control socket; this node then
+/// drains and exits. If the successor fails, this node goes on serving.
+struct UpgradeService: Service {
+    let spawn: @Sendable () -> Void
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sigusr2).cancelOnGracefulShutdown() {
+            spawn()
+        }
+    }
+}

@@ -205,12 +205,15 @@ struct StartCommand: AsyncParsableCommand {
                 if let path {
                     let config = try StartCommand.loadConfig(path)
                     let snapshot = try node.reload { () throws(StoreError) in try store.replace(with: config) }
+                    node.recordReload(source: path, error: nil)
                     emit("switchyard: reloaded \(path) (generation \(snapshot.generation))")
                 } else {
                     let snapshot = try node.reload { () throws(StoreError) in try store.reload() }
+                    node.recordReload(source: store.path, error: nil)
                     emit("switchyard: reloaded \(store.path) (generation \(snapshot.generation))")
                 }
             } catch {
+                node.recordReload(source: path ?? store.path, error: "\(error)")
                 FileHandle.standardError.write(Data("switchyard: reload failed, still serving the previous configuration:\n\(error)\n".utf8))
             }
             do throws(GatewayError) {
@@ -228,9 +231,11 @@ struct StartCommand: AsyncParsableCommand {
                 }
             }
         }
+        let upgradeLogger = logger
         let drain = TimeAmount.nanoseconds(Int64((settings.drainTimeout * 1e9).rounded()))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [GatewayService(node: node, drainTimeout: drain), AdminService(servers: admin), ReloadService(reload: reload)],
+            services: [GatewayService(node: node, drainTimeout: drain), AdminService(servers: admin), ReloadService(reload: reload),
+                       UpgradeService(spawn: { NodeControl.spawnSuccessor(logger: upgradeLogger) })],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let control: ControlServer?
         do throws(GatewayError) {
@@ -243,6 +248,7 @@ struct StartCommand: AsyncParsableCommand {
             await node.shutdown(grace: drain)
             throw StartFailure(error.message)
         }
+        SystemdNotify.send("READY=1\nMAINPID=\(getpid())")
         try await group.run()
         control?.stop()
     }
