@@ -1,4 +1,5 @@
 import Admin
+import Foundation
 import Gateway
 import NIOCore
 import ServiceLifecycle
@@ -53,6 +54,32 @@ struct UpgradeService: Service {
     func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sigusr2).cancelOnGracefulShutdown() {
             spawn()
+        }
+    }
+}
+
+/// Writes the node's state file every 10 s, and once more on graceful shutdown unless the node was handed over
+/// (its successor writes the file from then on).
+struct StateFileService: Service {
+    let file: StateFile
+    let node: GatewayNode
+    let handedOver: @Sendable () -> Bool
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                write()
+                try await Task.sleep(for: .seconds(10))
+            }
+        }
+        if !handedOver() { write() }
+    }
+
+    private func write() {
+        do {
+            try file.write(node.carried())
+        } catch {
+            emit("switchyard: cannot write the state file \(file.path): \(error)")
         }
     }
 }

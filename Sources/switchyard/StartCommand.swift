@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Store
+import Synchronization
 
 /// `switchyard start`: runs the gateway. Node settings come from flags, `SWITCHYARD_*` environment
 /// variables and a settings file (in that precedence); entities from a declarative file or, without one, from
@@ -155,10 +156,21 @@ struct StartCommand: AsyncParsableCommand {
         } else {
             handOver = nil
         }
+        // Warm start: from the node taken over, else from the state file.
+        var warm = handOver?.carry
+        let stateFile = settings.stateFile.map(StateFile.init)
+        if warm == nil, let stateFile {
+            let (carry, note) = stateFile.read(maxAge: settings.dnsStaleTTL)
+            warm = carry
+            emit("switchyard: \(carry == nil ? note : "starting warm from the " + note)")
+        }
         var carried = (names: 0, addresses: 0)
-        if let carry = handOver?.carry { carried.names = node.restoreNames(carry) }
+        if let warm { carried.names = node.restoreNames(warm) }
         node.apply(config, generation: initial.generation)
-        if let carry = handOver?.carry { carried.addresses = node.restoreHealth(carry) }
+        if let warm { carried.addresses = node.restoreHealth(warm) }
+        if handOver == nil, warm != nil {
+            emit("switchyard: warm start: \(carried.names) DNS names and \(carried.addresses) address health states restored")
+        }
         do {
             _ = try await node.start(inherited: handOver.map { NodeControl.inherited($0.sockets, settings: settings) })
         } catch let error as GatewayError {
@@ -232,14 +244,17 @@ struct StartCommand: AsyncParsableCommand {
             }
         }
         let upgradeLogger = logger
+        let handedOverFlag = HandOverFlag()
         let drain = TimeAmount.nanoseconds(Int64((settings.drainTimeout * 1e9).rounded()))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [GatewayService(node: node, drainTimeout: drain), AdminService(servers: admin), ReloadService(reload: reload),
-                       UpgradeService(spawn: { NodeControl.spawnSuccessor(logger: upgradeLogger) })],
+                       UpgradeService(spawn: { NodeControl.spawnSuccessor(logger: upgradeLogger) })]
+                + (stateFile.map { [StateFileService(file: $0, node: node, handedOver: { handedOverFlag.isSet })] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let control: ControlServer?
         do throws(GatewayError) {
             control = try NodeControl.startServer(settings: settings, node: node, admin: admin, logger: logger) { successor in
+                handedOverFlag.set()
                 emit("switchyard: handed over to PID \(successor); draining (up to \(settings.drainTimeout) s)")
                 Task { await group.triggerGracefulShutdown() }
             }
@@ -270,4 +285,11 @@ struct StartCommand: AsyncParsableCommand {
 struct StartFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// A one-way flag set from one thread and read from another.
+final class HandOverFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }

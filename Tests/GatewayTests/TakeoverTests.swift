@@ -314,6 +314,46 @@ struct TakeoverTests {
     }
 }
 
+extension TakeoverTests {
+    @Test("state file: a node stopped with an ejected address starts again with it ejected; a file too old is ignored")
+    func stateFile() async throws {
+        let backend = try await TestBackend.start(name: "b")
+        defer { Task { await backend.stop() } }
+        let dead = try await TestBackend.start(name: "dead")
+        let deadPort = dead.port
+        await dead.stop()
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        try scratch.write(Self.config(backend: backend.port, extraTarget: "127.0.0.1:\(deadPort)", passive: true))
+        let state = scratch.directory.appendingPathComponent("state.json").path
+        let first = try Self.start(scratch, extra: ["SWITCHYARD_STATE_FILE": state])
+        let line = try #require(first.waitForLine(containing: "proxy listening on"), "\(first.stderr)")
+        let proxy = try #require(Self.port(line, after: "http://127.0.0.1:"))
+        let admin = try #require(first.waitForLine(containing: "admin API listening on").flatMap { Self.port($0, after: "http://127.0.0.1:") })
+        let ejected = await waitFor(.seconds(10)) {
+            _ = Self.get(proxy, "/")
+            return Self.health(admin, "app")["127.0.0.1:\(deadPort)"] == "UNHEALTHY"
+        }
+        try #require(ejected != nil)
+        first.stop()
+
+        let second = try Self.start(scratch, extra: ["SWITCHYARD_STATE_FILE": state])
+        defer { second.stop() }
+        #expect(second.waitForLine(containing: "starting warm from the state file") != nil, "\(second.stdout)")
+        let secondAdmin = try #require(second.waitForLine(containing: "admin API listening on").flatMap { Self.port($0, after: "http://127.0.0.1:") })
+        // Ejected from the start: no request had to fail on it first.
+        #expect(Self.health(secondAdmin, "app")["127.0.0.1:\(deadPort)"] == "UNHEALTHY")
+        second.stop()
+
+        // A state file older than dns_stale_ttl is not used.
+        try await Task.sleep(for: .milliseconds(2100))
+        let third = try Self.start(scratch, extra: ["SWITCHYARD_STATE_FILE": state, "SWITCHYARD_DNS_STALE_TTL": "1"])
+        defer { third.stop() }
+        let cold = third.waitForLine(containing: "starting cold")
+        #expect(cold?.contains("more than dns_stale_ttl") == true, "\(third.stdout)")
+    }
+}
+
 /// Tells the load threads to stop.
 final class StopFlag: Sendable {
     private let flag = Atomic<Bool>(false)

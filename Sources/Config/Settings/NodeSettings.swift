@@ -95,6 +95,9 @@ public struct NodeSettings: Sendable, Hashable {
     /// Seconds a stopping or handed-over node lets requests in progress finish before it cuts what is left
     /// (`drain_timeout`).
     public var drainTimeout: Double
+    /// File the node writes its DNS answers and health state to every 10 s and when it stops, and starts warm
+    /// from when it is no older than `dns_stale_ttl` (`state_file`; nil: off).
+    public var stateFile: String?
 
     public init() {
         proxyListen = [ListenAddress(host: "0.0.0.0", port: 8000)]
@@ -136,6 +139,7 @@ public struct NodeSettings: Sendable, Hashable {
         upstreamTLSTrustedCertificate = nil
         controlSocket = "auto"
         drainTimeout = 30
+        stateFile = nil
     }
 
     public static let defaults = NodeSettings()
@@ -151,6 +155,7 @@ public struct NodeSettings: Sendable, Hashable {
         "client_max_header_count", "client_max_uri_length",
         "upstream_keepalive_pool_size", "upstream_keepalive_idle_timeout", "upstream_keepalive_max_requests",
         "upstream_max_connections", "upstream_tls_trusted_certificate", "control_socket", "drain_timeout",
+        "state_file",
     ]
 
     /// Applies layers from lowest to highest precedence over the defaults; every bad value in every layer is
@@ -394,6 +399,9 @@ public struct NodeSettings: Sendable, Hashable {
             }
             controlSocket = path
         case "drain_timeout": return timeout(value) { drainTimeout = $0 }
+        case "state_file":
+            let path = value.trimmingCharacters(in: .whitespaces)
+            stateFile = path.isEmpty || path == "off" ? nil : path
         default:
             return "unknown setting (known: \(NodeSettings.keys.joined(separator: ", ")))"
         }
