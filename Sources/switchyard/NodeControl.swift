@@ -76,9 +76,27 @@ enum NodeControl {
 
     /// Starts `switchyard start … --takeover` with this process's binary path, arguments and environment (on
     /// SIGUSR2). The successor's output goes where this node's goes.
-    static func spawnSuccessor(logger: Logger) {
-        var arguments = Array(CommandLine.arguments.dropFirst())
-        if !arguments.contains("--takeover") { arguments.append("--takeover") }
+    static func spawnSuccessor(controlPath: String?, logger: Logger) {
+        guard let controlPath else {
+            logger.error("upgrade needs a control socket (control_socket is off, or auto with proxy_listen port 0); still serving")
+            return
+        }
+        var arguments: [String] = []
+        var skipNext = false
+        for argument in CommandLine.arguments.dropFirst() {
+            if skipNext {
+                skipNext = false
+                continue
+            }
+            if argument == "--takeover" || argument.hasPrefix("--takeover-from=") { continue }
+            if argument == "--takeover-from" {
+                skipNext = true
+                continue
+            }
+            arguments.append(argument)
+        }
+        // The successor may have another control socket (node settings changed): it asks at this node's.
+        arguments += ["--takeover-from", controlPath]
         let binary = executablePath(CommandLine.arguments[0])
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
@@ -102,6 +120,20 @@ enum NodeControl {
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return argv0
+    }
+
+    /// The settings (by their file names) whose values differ.
+    static func changedSettings(_ old: NodeSettings, _ new: NodeSettings) -> [String] {
+        guard old != new else { return [] }
+        let before = Dictionary(Mirror(reflecting: old).children.compactMap { child in
+            child.label.map { ($0, String(describing: child.value)) }
+        }, uniquingKeysWith: { first, _ in first })
+        return Mirror(reflecting: new).children.compactMap { child -> String? in
+            guard let label = child.label, before[label] != String(describing: child.value) else { return nil }
+            return label.reduce(into: "") { name, character in
+                if character.isUppercase { name += "_" + character.lowercased() } else { name.append(character) }
+            }
+        }
     }
 
     /// Runs `body`, and when `enabled` tries again for up to 5 s while it fails: after a takeover the old node

@@ -35,10 +35,12 @@ struct AdminService: Service {
 
 /// Runs `reload` on every SIGHUP until graceful shutdown.
 struct ReloadService: Service {
+    /// Trapped before the node says it listens, so a SIGHUP sent right after that is not lost.
+    let signals: UnixSignalsSequence
     let reload: @Sendable () -> Void
 
     func run() async throws {
-        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+        for await _ in signals.cancelOnGracefulShutdown() {
             reload()
         }
     }
@@ -49,10 +51,12 @@ struct ReloadService: Service {
 /// node without a refused connection. The successor takes over through the control socket; this node then
 /// drains and exits. If the successor fails, this node goes on serving.
 struct UpgradeService: Service {
+    /// Trapped before the node says it listens, as for `ReloadService`.
+    let signals: UnixSignalsSequence
     let spawn: @Sendable () -> Void
 
     func run() async throws {
-        for await _ in await UnixSignalsSequence(trapping: .sigusr2).cancelOnGracefulShutdown() {
+        for await _ in signals.cancelOnGracefulShutdown() {
             spawn()
         }
     }

@@ -8,6 +8,7 @@ import NIOCore
 import ServiceLifecycle
 import Store
 import Synchronization
+import UnixSignals
 
 /// `switchyard start`: runs the gateway. Node settings come from flags, `SWITCHYARD_*` environment
 /// variables and a settings file (in that precedence); entities from a declarative file or, without one, from
@@ -77,6 +78,9 @@ struct StartCommand: AsyncParsableCommand {
     @Flag(name: .customLong("takeover"), help: "Take the listening sockets and state of the node running at the control socket, serve on them, and let it drain and exit: a restart or upgrade without a refused connection.")
     var takeover = false
 
+    @Option(name: .customLong("takeover-from"), help: ArgumentHelp("--takeover from the node at this control socket (what a node passes its successor on SIGUSR2, or on SIGHUP when node settings changed).", valueName: "path"))
+    var takeoverFrom: String?
+
     @Option(name: .customLong("drain-timeout"), help: ArgumentHelp("Seconds a stopping or handed-over node lets requests in progress finish (default 30).", valueName: "seconds"))
     var drainTimeout: String?
 
@@ -87,6 +91,10 @@ struct StartCommand: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
+        // Trap SIGHUP and SIGUSR2 first: one sent while the node starts (right after it says it listens, or
+        // after it took over) is queued and handled once it runs, not lost (or fatal, SIGHUP's default).
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let upgrades = await UnixSignalsSequence(trapping: .sigusr2)
         var values: [String: String] = [:]
         if let proxyListen { values["proxy_listen"] = proxyListen }
         if let sslCert { values["ssl_cert"] = sslCert }
@@ -108,9 +116,9 @@ struct StartCommand: AsyncParsableCommand {
         if let drainTimeout { values["drain_timeout"] = drainTimeout }
         let environment = ProcessInfo.processInfo.environment
         let settings: NodeSettings
+        let commandLine = SettingsLayer(source: "command line", values: values)
         do {
-            settings = try NodeSettings.load(filePath: settingsPath, environment: environment,
-                                             commandLine: SettingsLayer(source: "command line", values: values))
+            settings = try NodeSettings.load(filePath: settingsPath, environment: environment, commandLine: commandLine)
         } catch {
             throw StartFailure("invalid settings:\n" + error.issues.map { "  \($0)" }.joined(separator: "\n"))
         }
@@ -142,8 +150,8 @@ struct StartCommand: AsyncParsableCommand {
         // A takeover asks the running node only now: a configuration this binary rejects has already stopped
         // it above, and the running node goes on serving.
         let handOver: TakeoverClient?
-        if takeover {
-            guard let path = NodeControl.path(settings, boundPort: nil) else {
+        if takeover || takeoverFrom != nil {
+            guard let path = takeoverFrom ?? NodeControl.path(settings, boundPort: nil) else {
                 await node.shutdown()
                 throw StartFailure("--takeover needs the running node's control socket: set control_socket (it is off, or auto with proxy_listen port 0)")
             }
@@ -212,6 +220,9 @@ struct StartCommand: AsyncParsableCommand {
         }.joined(separator: ", ")
         emit("switchyard: proxy listening on \(listen) (\(config.services.count) services, \(config.routes.count) routes, \(config.upstreams.count) upstreams)")
 
+        let controlPath = NodeControl.path(settings, boundPort: node.proxy.port)
+        let upgradeLogger = logger
+        let settingsPath = self.settingsPath
         let reload: @Sendable () -> Void = {
             do {
                 if let path {
@@ -242,13 +253,25 @@ struct StartCommand: AsyncParsableCommand {
                     FileHandle.standardError.write(Data("switchyard: admin API certificate reload failed, still serving the previous certificate: \((error as? AdminServerError)?.message ?? "\(error)")\n".utf8))
                 }
             }
+            // Node settings (listeners, workers, timeouts…) are fixed for a process's life: when they changed, a
+            // successor with the new ones takes this node over, so the reload still refuses no connection.
+            do throws(ConfigError) {
+                let fresh = try NodeSettings.load(filePath: settingsPath, environment: environment, commandLine: commandLine)
+                let changed = NodeControl.changedSettings(settings, fresh)
+                if !changed.isEmpty {
+                    emit("switchyard: node settings changed (\(changed.joined(separator: ", "))); starting a successor to take over with them")
+                    NodeControl.spawnSuccessor(controlPath: controlPath, logger: upgradeLogger)
+                }
+            } catch {
+                node.recordReload(source: settingsPath ?? "settings", error: "invalid settings: " + error.issues.map(\.description).joined(separator: "; "))
+                FileHandle.standardError.write(Data("switchyard: settings not reloaded, they do not validate:\n\(error.issues.map { "  \($0)" }.joined(separator: "\n"))\n".utf8))
+            }
         }
-        let upgradeLogger = logger
         let handedOverFlag = HandOverFlag()
         let drain = TimeAmount.nanoseconds(Int64((settings.drainTimeout * 1e9).rounded()))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [GatewayService(node: node, drainTimeout: drain), AdminService(servers: admin), ReloadService(reload: reload),
-                       UpgradeService(spawn: { NodeControl.spawnSuccessor(logger: upgradeLogger) })]
+            services: [GatewayService(node: node, drainTimeout: drain), AdminService(servers: admin), ReloadService(signals: hangups, reload: reload),
+                       UpgradeService(signals: upgrades, spawn: { NodeControl.spawnSuccessor(controlPath: controlPath, logger: upgradeLogger) })]
                 + (stateFile.map { [StateFileService(file: $0, node: node, handedOver: { handedOverFlag.isSet })] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let control: ControlServer?

@@ -76,17 +76,6 @@ struct TakeoverTests {
         return out
     }
 
-    /// Waits for the process to exit by itself; its exit status, or nil if it was still running at `timeout`.
-    static func exitStatus(_ pid: pid_t, within timeout: Duration) -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid { return (status >> 8) & 0xff }
-            usleep(20_000)
-        }
-        return nil
-    }
-
     static func config(backend: Int, extraTarget: String? = nil, passive: Bool = false) -> String {
         var text = """
             _format_version: "3.0"
@@ -179,7 +168,7 @@ struct TakeoverTests {
         let took = try #require(new.waitForLine(containing: "took over from PID \(old.pid)"), "\(new.stderr)\n\(old.stderr)")
         #expect(took.contains("1 listening sockets"))
         // The old node drains: the slow request finishes, then it exits by itself.
-        let status = Self.exitStatus(old.pid, within: .seconds(15))
+        let status = old.waitForExit(timeout: .seconds(15))
         #expect(status == 0, "old node: \(old.stdout)\n\(old.stderr)")
         #expect(old.stdout.contains("handed over to PID \(new.pid)"))
         try await Task.sleep(for: .milliseconds(500))
@@ -218,14 +207,14 @@ struct TakeoverTests {
         let rejected = try BackgroundProcess(Self.binary, ["start", "--config", bad.config, "--control-socket", scratch.control,
                                                            "--proxy-listen", "127.0.0.1:0", "--takeover"],
                                              environment: Self.environment())
-        #expect(Self.exitStatus(rejected.pid, within: .seconds(20)).map { $0 != 0 } == true)
+        #expect(rejected.waitForExit(timeout: .seconds(20)).map { $0 != 0 } == true)
         #expect(rejected.stderr.contains("is not a valid configuration"), "\(rejected.stderr)")
         #expect(Self.get(proxy, "/")?.status == 200)
         #expect(!old.stdout.contains("handed over"))
 
         // A busy port without --takeover: the error names the port and the running node's PID.
         let second = try Self.start(scratch, proxyListen: "127.0.0.1:\(proxy)")
-        #expect(Self.exitStatus(second.pid, within: .seconds(20)).map { $0 != 0 } == true)
+        #expect(second.waitForExit(timeout: .seconds(20)).map { $0 != 0 } == true)
         #expect(second.stderr.contains("port \(proxy) is in use by the switchyard node with PID \(old.pid)"), "\(second.stderr)")
         #expect(second.stderr.contains("--takeover"))
         #expect(Self.get(proxy, "/")?.status == 200)
@@ -248,13 +237,14 @@ struct TakeoverTests {
         close(fd)
         try #require(bound == 0)
         let orphan = try Self.start(stale, takeover: true)
-        #expect(Self.exitStatus(orphan.pid, within: .seconds(20)).map { $0 != 0 } == true)
+        #expect(orphan.waitForExit(timeout: .seconds(20)).map { $0 != 0 } == true)
         #expect(orphan.stderr.contains("stale control socket \(stale.control)"), "\(orphan.stderr)")
         // Started without --takeover, a node replaces the stale socket and answers on it.
         let fresh = try Self.start(stale)
         defer { fresh.stop() }
         #expect(fresh.waitForLine(containing: "proxy listening on") != nil, "\(fresh.stderr)")
-        #expect(fresh.stderr.contains("removed a stale control socket"), "\(fresh.stderr)")
+        // (It takes the control socket over right after it says it listens.)
+        #expect(await waitFor(.seconds(10)) { fresh.stderr.contains("removed a stale control socket") } != nil, "\(fresh.stderr)")
     }
 
     @Test("warm start: an ejected address stays ejected, and a name served stale while DNS is down is still served")
@@ -301,7 +291,7 @@ struct TakeoverTests {
         #expect(took.contains("1 address health states"), "\(took)")
         let newAdmin = try #require(Self.port(new.stdout.split(separator: "\n").first { $0.contains("admin API listening on") }.map(String.init) ?? "",
                                               after: "http://127.0.0.1:"))
-        #expect(Self.exitStatus(old.pid, within: .seconds(15)) == 0)
+        #expect(old.waitForExit(timeout: .seconds(15)) == 0)
         // The new process never got a DNS answer, yet serves the name, still stale, and keeps the ejection.
         #expect(Self.health(newAdmin, "app")["127.0.0.1:\(deadPort)"] == "UNHEALTHY")
         let names = (Self.json(newAdmin, "/dns") as? [String: Any])?["data"] as? [[String: Any]] ?? []
@@ -351,6 +341,58 @@ extension TakeoverTests {
         defer { third.stop() }
         let cold = third.waitForLine(containing: "starting cold")
         #expect(cold?.contains("more than dns_stale_ttl") == true, "\(third.stdout)")
+    }
+}
+
+extension TakeoverTests {
+    /// Stops a process this test did not start itself but caused to start (a successor), by its PID.
+    static func stopSuccessor(_ pid: pid_t) {
+        kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  !stat.contains(") Z ") else { return }
+            usleep(20_000)
+        }
+        kill(pid, SIGKILL)
+    }
+
+    @Test("SIGHUP with a changed proxy_listen: a successor keeps the listener still listed, binds the new one, and the old node exits")
+    func settingsChangeOnReload() async throws {
+        let backend = try await TestBackend.start(name: "b")
+        defer { Task { await backend.stop() } }
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        try scratch.write(Self.config(backend: backend.port))
+        let settings = scratch.directory.appendingPathComponent("settings.yaml").path
+        try "proxy_listen: 127.0.0.1:0\n".write(toFile: settings, atomically: true, encoding: .utf8)
+        let old = try BackgroundProcess(Self.binary, ["start", "--config", scratch.config, "--settings", settings,
+                                                      "--control-socket", scratch.control], environment: Self.environment())
+        defer { old.stop() }
+        let line = try #require(old.waitForLine(containing: "proxy listening on"), "\(old.stderr)")
+        let first = try #require(Self.port(line, after: "http://127.0.0.1:"))
+
+        try "proxy_listen: 127.0.0.1:0, 127.0.0.2:0\n".write(toFile: settings, atomically: true, encoding: .utf8)
+        old.signal(SIGHUP)
+        // The successor writes to the same output as the node that started it.
+        // (The old node may exit before its successor prints this, so wait on the output, not on the process.)
+        let took = try #require(await poll(within: .seconds(20)) {
+            old.stdout.split(separator: "\n").first { $0.contains("took over from PID \(old.pid)") }.map(String.init)
+        }?.value, "\(old.stdout)\n\(old.stderr)")
+        #expect(took.contains("1 listening sockets"))
+        #expect(old.stdout.contains("node settings changed (proxy_listen)"))
+        let successorLine = try #require(old.stderr.split(separator: "\n").first { $0.contains("upgrade: successor started") })
+        let successor = try #require(Self.port(String(successorLine), after: "pid="))
+        defer { Self.stopSuccessor(pid_t(successor)) }
+        #expect(old.waitForExit(timeout: .seconds(15)) == 0, "\(old.stderr)")
+        // The listener still listed was handed over (same port, never closed); the new one was bound.
+        let listening = try #require(old.stdout.split(separator: "\n").last { $0.contains("proxy listening on") }.map(String.init))
+        #expect(Self.port(listening, after: "http://127.0.0.1:") == first, "\(listening)")
+        let second = try #require(Self.port(listening, after: "http://127.0.0.2:"), "\(listening)")
+        #expect(Self.get(first, "/")?.status == 200)
+        let client = try TestClient(host: "127.0.0.2", port: second)
+        try client.send("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
     }
 }
 

@@ -14,6 +14,7 @@ public final class BackgroundProcess {
     private let outPath: String
     private let errPath: String
     private var exited = false
+    private var exitStatus: Int32?
 
     public init(_ command: String, _ arguments: [String], environment: [String: String]) throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString)")
@@ -37,6 +38,23 @@ public final class BackgroundProcess {
         while ContinuousClock.now < deadline {
             if let line = stdout.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
             if hasExited { return nil }
+            usleep(20_000)
+        }
+        return nil
+    }
+
+    /// Waits for the child to exit by itself (it is reaped here, and never signalled afterwards); its exit status,
+    /// or nil if it still ran after `timeout`.
+    public func waitForExit(timeout: Duration) -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if exited { return exitStatus }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                exited = true
+                exitStatus = (status >> 8) & 0xff
+                return exitStatus
+            }
             usleep(20_000)
         }
         return nil

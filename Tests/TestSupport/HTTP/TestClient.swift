@@ -34,7 +34,7 @@ public final class TestClient {
     private var buffer: [UInt8] = []
     public private(set) var peerClosed = false
 
-    public init(port: Int, timeoutSeconds: Int = 5) throws {
+    public init(host: String = "127.0.0.1", port: Int, timeoutSeconds: Int = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestClientError(description: "socket() failed") }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
@@ -45,7 +45,7 @@ public final class TestClient {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
@@ -53,7 +53,7 @@ public final class TestClient {
         }
         guard result == 0 else {
             close(fd)
-            throw TestClientError(description: "connect to port \(port) failed")
+            throw TestClientError(description: "connect to \(host):\(port) failed")
         }
     }
 
