@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import Synchronization
 import Testing
 import TestSupport
@@ -357,7 +358,7 @@ extension TakeoverTests {
         kill(pid, SIGKILL)
     }
 
-    @Test("SIGHUP with a changed proxy_listen: a successor keeps the listener still listed, binds the new one, and the old node exits")
+    @Test("SIGHUP with a changed proxy_listen: a successor keeps the listeners still listed (plain and TLS), binds the new one, and the old node exits")
     func settingsChangeOnReload() async throws {
         let backend = try await TestBackend.start(name: "b")
         defer { Task { await backend.stop() } }
@@ -365,21 +366,23 @@ extension TakeoverTests {
         defer { scratch.remove() }
         try scratch.write(Self.config(backend: backend.port))
         let settings = scratch.directory.appendingPathComponent("settings.yaml").path
-        try "proxy_listen: 127.0.0.1:0\n".write(toFile: settings, atomically: true, encoding: .utf8)
+        let tls = "ssl_cert: \(ProxyTLSListenerTests.certificate)\nssl_cert_key: \(ProxyTLSListenerTests.key)\n"
+        try ("proxy_listen: 127.0.0.1:0, 127.0.0.1:0 ssl\n" + tls).write(toFile: settings, atomically: true, encoding: .utf8)
         let old = try BackgroundProcess(Self.binary, ["start", "--config", scratch.config, "--settings", settings,
                                                       "--control-socket", scratch.control], environment: Self.environment())
         defer { old.stop() }
         let line = try #require(old.waitForLine(containing: "proxy listening on"), "\(old.stderr)")
         let first = try #require(Self.port(line, after: "http://127.0.0.1:"))
+        let secure = try #require(Self.port(line, after: "https://127.0.0.1:"))
 
-        try "proxy_listen: 127.0.0.1:0, 127.0.0.2:0\n".write(toFile: settings, atomically: true, encoding: .utf8)
+        try ("proxy_listen: 127.0.0.1:0, 127.0.0.1:0 ssl, 127.0.0.2:0\n" + tls).write(toFile: settings, atomically: true, encoding: .utf8)
         old.signal(SIGHUP)
         // The successor writes to the same output as the node that started it.
         // (The old node may exit before its successor prints this, so wait on the output, not on the process.)
         let took = try #require(await poll(within: .seconds(20)) {
             old.stdout.split(separator: "\n").first { $0.contains("took over from PID \(old.pid)") }.map(String.init)
         }?.value, "\(old.stdout)\n\(old.stderr)")
-        #expect(took.contains("1 listening sockets"))
+        #expect(took.contains("2 listening sockets"))
         #expect(old.stdout.contains("node settings changed (proxy_listen)"))
         let successorLine = try #require(old.stderr.split(separator: "\n").first { $0.contains("upgrade: successor started") })
         let successor = try #require(Self.port(String(successorLine), after: "pid="))
@@ -388,6 +391,9 @@ extension TakeoverTests {
         // The listener still listed was handed over (same port, never closed); the new one was bound.
         let listening = try #require(old.stdout.split(separator: "\n").last { $0.contains("proxy listening on") }.map(String.init))
         #expect(Self.port(listening, after: "http://127.0.0.1:") == first, "\(listening)")
+        #expect(Self.port(listening, after: "https://127.0.0.1:") == secure, "\(listening)")
+        let trusted = try NIOSSLCertificate.fromPEMFile(ProxyTLSListenerTests.certificate)
+        #expect(try await TLSProbe.get("/", port: secure, serverName: "localhost", trust: trusted).status == 200)
         let second = try #require(Self.port(listening, after: "http://127.0.0.2:"), "\(listening)")
         #expect(Self.get(first, "/")?.status == 200)
         let client = try TestClient(host: "127.0.0.2", port: second)
