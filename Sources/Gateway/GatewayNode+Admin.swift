@@ -27,7 +27,9 @@ extension GatewayNode {
                         "connections_active": stats.connectionsOpen,
                         "total_requests": stats.requests,
                         "dns_queries": dns.queries, "dns_answers": dns.answers,
-                        "dns_negative_answers": dns.negative, "dns_failures": dns.failures]
+                        "dns_negative_answers": dns.negative, "dns_failures": dns.failures,
+                        "access_log_lines": node.proxy.settings.accessLog?.written ?? 0,
+                        "access_log_dropped": node.proxy.settings.accessLog?.dropped ?? 0]
             },
             notify: { node.notify?.counters ?? [:] },
             nodeID: ProcessInfo.processInfo.hostName)

@@ -89,9 +89,20 @@ public final class GatewayNode: Sendable {
             resolver.shutdown()
             throw error
         }
+        var proxySettings = ProxyServer.Settings(listeners: listeners, workers: workers,
+                                                 pool: GatewayNode.poolSettings(settings))
+        if let destination = settings.accessLog {
+            do throws(AccessLogError) {
+                proxySettings.accessLog = try AccessLog(
+                    destination: destination == "stdout" ? .stdout : .file(destination),
+                    format: AccessLogFormat(rawValue: settings.accessLogFormat) ?? .json)
+            } catch {
+                resolver.shutdown()
+                throw GatewayError(error.message)
+            }
+        }
         proxy = ProxyServer(
-            settings: ProxyServer.Settings(listeners: listeners, workers: workers,
-                                           pool: GatewayNode.poolSettings(settings)),
+            settings: proxySettings,
             configuration: ProxyConfiguration(router: EmptyRouter(), limits: GatewayNode.limits(settings)),
             logger: logger)
     }
@@ -211,6 +222,7 @@ public final class GatewayNode: Sendable {
         } catch {
             logger.warning("proxy did not stop cleanly", metadata: ["error": "\(error)"])
         }
+        proxy.settings.accessLog?.stop()
         await notify?.stop()
         health.stop()
         upstreams.stop()
@@ -302,7 +314,8 @@ public final class GatewayNode: Sendable {
                 retries: service.retries,
                 selector: BalancerSelector(balancer: balancer, settings: settings, monitor: health.monitor(named: key)),
                 tls: service.protocol == .https
-                    ? tlsContexts.tls(verify: service.tlsVerify ?? false, hostHeader: defaultHost) : nil)
+                    ? tlsContexts.tls(verify: service.tlsVerify ?? false, hostHeader: defaultHost) : nil,
+                upstream: key)
             bindings[service.id] = GatewayRouter.Binding(service: proxyService, defaultHost: defaultHost,
                                                          hashOn: settings.hashOn, hashFallback: settings.hashFallback)
         }

@@ -59,6 +59,14 @@ struct Exchange {
     var waitingFor: UpstreamPool? = nil
     var queueTimeout: Scheduled<Void>? = nil
 
+    /// The access-log line being filled in (nil when the access log is off, or once written).
+    var log: AccessLogEntry? = nil
+    /// When the request head arrived, and when the current try began (for the access log's latencies).
+    var logStarted = NIODeadline.uptimeNanoseconds(0)
+    var tryStarted = NIODeadline.uptimeNanoseconds(0)
+    /// The whole response went to the client (an answer of our own, or the upstream's to its end).
+    var responseComplete = false
+
     var requestIdText: String { clientRequestId ?? requestId.text }
 }
 

@@ -13,6 +13,11 @@ final class LoopContext {
     var clients: [ObjectIdentifier: ProxyConnectionHandler] = [:]
     var draining = false
     private var sweepTask: Scheduled<Void>? = nil
+    /// Access-log lines formatted on this loop, not yet handed to the writer.
+    private var logBuffer: [UInt8] = []
+    private var logLines = 0
+    private var logFlushTask: Scheduled<Void>? = nil
+    static let logChunkBytes = 64 << 10
 
     /// Response head endings, built once: relaying a head adds one of these instead of rewriting it.
     let tailKeepAlive: ByteBuffer
@@ -52,6 +57,34 @@ final class LoopContext {
     func stopSweeping() {
         sweepTask?.cancel()
         sweepTask = nil
+        logFlushTask?.cancel()
+        logFlushTask = nil
+    }
+
+    // MARK: Access log
+
+    /// Formats `entry` into this loop's buffer; the buffer goes to the writer at 64 KiB or within 100 ms.
+    func log(_ entry: AccessLogEntry) {
+        guard let accessLog = shared.accessLog else { return }
+        if logBuffer.capacity == 0 { logBuffer.reserveCapacity(Self.logChunkBytes + 4096) }
+        accessLog.format.write(entry, into: &logBuffer)
+        logLines += 1
+        if logBuffer.count >= Self.logChunkBytes {
+            flushLog()
+        } else if logFlushTask == nil {
+            logFlushTask = eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { [self] in
+                self.logFlushTask = nil
+                self.flushLog()
+            }
+        }
+    }
+
+    /// Hands the lines formatted so far to the writer.
+    func flushLog() {
+        guard let accessLog = shared.accessLog, logLines > 0 else { return }
+        accessLog.submit(logBuffer, lines: logLines)
+        logBuffer = []
+        logLines = 0
     }
 
     private func sweep() {

@@ -15,6 +15,7 @@ extension ProxyConnectionHandler {
             exchange.phase = .answered
             attempt()
         } else {
+            if (exchange.log?.tries.count ?? 0) > 1 { exchange.log?.flags.insert(.retriesExhausted) }
             fail(status: status, message: message)
         }
     }
@@ -40,6 +41,8 @@ extension ProxyConnectionHandler {
             status: status, message: message, requestId: exchange.requestIdText, close: !keep,
             extraHeaders: extraHeaders, allocator: context.channel.allocator
         )
+        exchange.responseComplete = true
+        logAnswer(status: status, bytes: buffer.readableBytes)
         context.write(wrapOutboundOut(buffer), promise: nil)
         clientFlushNeeded = true
         if !keep {
@@ -75,11 +78,16 @@ extension ProxyConnectionHandler {
             status: status, message: message, requestId: exchange.requestIdText, close: true,
             allocator: context.channel.allocator
         )
+        // A request refused before it could be parsed: logged without method or target.
+        logStart(method: .RAW(value: "-"), uri: "-")
+        exchange.responseComplete = true
+        logAnswer(status: status, bytes: buffer.readableBytes)
         context.write(wrapOutboundOut(buffer), promise: nil)
         closeClientAfterFlush()
     }
 
     func finishExchange() {
+        emitLog()
         exchange.phase = .idle
         exchange.route = nil
         if let head = exchange.upstreamHead.take(), head.capacity <= Self.reusedBufferCapacity {

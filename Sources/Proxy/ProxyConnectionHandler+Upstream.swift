@@ -16,6 +16,7 @@ extension ProxyConnectionHandler {
             return
         }
         let latency = (NIODeadline.now() - exchange.sentAt).nanoseconds
+        logResponseHead(status: head.status)
         report(head.status >= 400 ? .httpStatus(head.status, latencyNanoseconds: latency)
                                   : .success(latencyNanoseconds: latency))
         var keep = exchange.clientKeepAlive && !closeWhenIdle
@@ -71,13 +72,16 @@ extension ProxyConnectionHandler {
         if var out = heldHead.take() {
             if body.readableBytes <= Self.coalescedBodyBytes {
                 out.writeImmutableBuffer(body)
+                logBytesOut(out.readableBytes)
                 context.write(wrapOutboundOut(out), promise: nil)
             } else {
+                logBytesOut(out.readableBytes + body.readableBytes)
                 context.write(wrapOutboundOut(out), promise: nil)
                 context.write(wrapOutboundOut(body), promise: nil)
             }
             keepForReuse(out)
         } else {
+            logBytesOut(body.readableBytes)
             context.write(wrapOutboundOut(body), promise: nil)
         }
         clientFlushNeeded = true
@@ -98,6 +102,7 @@ extension ProxyConnectionHandler {
     /// client after it (end of response, end of a read, failure, tunnel).
     func writeHeldHead() {
         guard let out = heldHead.take() else { return }
+        logBytesOut(out.readableBytes)
         context.write(wrapOutboundOut(out), promise: nil)
         keepForReuse(out)
         clientFlushNeeded = true
@@ -118,6 +123,8 @@ extension ProxyConnectionHandler {
     func upstreamEnd(_ connection: UpstreamConnection) {
         guard exchange.upstream === connection else { return }
         writeHeldHead()
+        exchange.responseComplete = true
+        logUpstreamEnd()
         report(.released)
         exchange.upstream = nil
         connection.owner = nil
@@ -138,6 +145,8 @@ extension ProxyConnectionHandler {
         exchange.upstream = nil
         connection.owner = nil
         connection.close()
+        logTryFailed(failure.isTimeout ? "timeout" : "failed",
+                     flag: failure.isTimeout ? .upstreamTimeout : .upstreamConnectionFailure)
         report(failure.isTimeout ? .timeout : .failure)
         logger.info(
             "upstream exchange failed",
@@ -163,6 +172,8 @@ extension ProxyConnectionHandler {
 
     func startTunnel() {
         exchange.phase = .tunnel
+        // The 101 went out; what follows is not an HTTP response.
+        exchange.responseComplete = true
         // Bytes the client sent after its upgrade request waited in the queue.
         drainQueue()
     }

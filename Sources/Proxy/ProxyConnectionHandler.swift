@@ -101,6 +101,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     func teardown() {
         guard isOpen else { return }
+        emitLog()
         isOpen = false
         loop.statistics.bump(loop.statistics.open, by: -1)
         refusing = true
@@ -269,6 +270,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         exchange.chunkedBody = facts.chunked
         // Bytes after an upgrade request are raw; unless the upstream switches protocols, the connection ends.
         exchange.upgradeRequested = facts.connectionUpgrade && facts.upgrade != nil
+        logStart(method: head.method, uri: head.uri)
 
         if let invalid = facts.invalid {
             return answer(status: 400, message: "malformed request: \(invalid)", close: true)
@@ -295,6 +297,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                           extraHeaders: refusal.headers)
         }
         exchange.route = route
+        logRoute(route)
         exchange.bodyLimit = route.maxBodyBytes ?? limits.maxBodyBytes
         if exchange.hasBody { lastBodyActivity = .now() }
         if let length = facts.contentLength, length > exchange.bodyLimit {
@@ -337,8 +340,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         guard let pick = route.service.selector.select(context, loopIndex: loop.index) else {
             if let last = exchange.lastFailure {
                 // Every address was tried: the client hears why the last attempt failed, not "none available".
+                if (exchange.log?.tries.count ?? 0) > 1 { exchange.log?.flags.insert(.retriesExhausted) }
                 return fail(status: last.status, message: last.message)
             }
+            exchange.log?.flags.insert(.noHealthyUpstream)
             logger.info(
                 "no upstream available",
                 metadata: ["service": "\(route.service.name)", "request_id": "\(exchange.requestIdText)"]
@@ -348,6 +353,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let address = pick.address
         exchange.address = address
         exchange.pick = pick
+        logTry(address)
         let pool = loop.pool(for: address, tls: route.service.tls)
         if let connection = pool.take() {
             bind(connection)
@@ -359,6 +365,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 return waitForConnection(pool, service: route.service)
             }
             // Not the address's fault: hand the pick back without a verdict and try the others.
+            logTryPassedOver()
             report(.released)
             exchange.tried.append(address)
             attempt()
@@ -371,6 +378,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     func connect(_ pool: UpstreamPool, service: ProxyService, granted: Bool = false) {
         guard let target = pool.socketAddress else {
             if granted { pool.connectionEnded() }
+            logTryFailed("connect_failed", flag: .upstreamConnectionFailure)
             report(.connectFailure)
             return retryOrFail(status: 502, message: "invalid upstream address \(pool.address)")
         }
@@ -420,6 +428,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             guard isOpen, serial == exchange.serial, exchange.phase == .connecting, exchange.waitingFor == nil else { return }
             let timedOut: Bool
             if case ChannelError.connectTimeout = error { timedOut = true } else { timedOut = false }
+            logTryFailed(timedOut ? "connect_timeout" : "connect_failed",
+                         flag: timedOut ? .upstreamTimeout : .upstreamConnectionFailure)
             report(timedOut ? .timeout : .connectFailure)
             logger.info(
                 "upstream connect failed",
@@ -440,6 +450,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         exchange.phase = .active
         exchange.upstream = connection
         connection.owner = self
+        logConnected()
         connection.begin(
             headRequest: exchange.isHEAD,
             dechunk: exchange.clientMinor == 0,

@@ -37,6 +37,8 @@ public final class ProxyServer: Sendable {
         public var pool: PoolSettings
         /// Listen backlog.
         public var backlog: Int32
+        /// One line per request (`access_log`); nil when off.
+        public var accessLog: AccessLog? = nil
 
         public init(
             host: String = "0.0.0.0",
@@ -88,7 +90,8 @@ public final class ProxyServer: Sendable {
 
     public init(settings: Settings, configuration: ProxyConfiguration, logger: Logger = Logger(label: "switchyard.proxy")) {
         self.settings = settings
-        self.shared = ServerShared(configuration: configuration, pool: settings.pool, logger: logger, workers: settings.workers)
+        self.shared = ServerShared(configuration: configuration, pool: settings.pool, logger: logger, workers: settings.workers,
+                                   accessLog: settings.accessLog)
     }
 
     /// The configuration snapshot new requests use.
@@ -263,6 +266,7 @@ public final class ProxyServer: Sendable {
             try? await bound.eventLoop.submit {
                 let loop = bound.value
                 loop.stopSweeping()
+                loop.flushLog()
                 loop.closeIdleUpstreams()
             }.get()
         }

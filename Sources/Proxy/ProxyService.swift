@@ -17,6 +17,8 @@ public final class ProxyService: Sendable {
     public let selector: any AddressSelector
     /// TLS towards the upstream (`protocol: https`); nil speaks plain HTTP.
     public let tls: UpstreamTLS?
+    /// The upstream the addresses come from (its name, or the service's `host:port`), for the access log.
+    public let upstream: String?
 
     public init(
         name: String,
@@ -25,7 +27,8 @@ public final class ProxyService: Sendable {
         writeTimeout: TimeAmount = .seconds(60),
         retries: Int = 5,
         selector: any AddressSelector,
-        tls: UpstreamTLS? = nil
+        tls: UpstreamTLS? = nil,
+        upstream: String? = nil
     ) {
         self.name = name
         self.connectTimeout = connectTimeout
@@ -34,5 +37,6 @@ public final class ProxyService: Sendable {
         self.retries = max(0, retries)
         self.selector = selector
         self.tls = tls
+        self.upstream = upstream
     }
 }

@@ -9,11 +9,14 @@ final class ServerShared: Sendable {
     /// The bound port, known once the listener is up; sent as `X-Forwarded-Port`.
     let listenPort = ManagedAtomic<Int>(0)
     let workers: Int
+    /// Where request lines go; nil when the access log is off.
+    let accessLog: AccessLog?
 
-    init(configuration: ProxyConfiguration, pool: PoolSettings, logger: Logger, workers: Int) {
+    init(configuration: ProxyConfiguration, pool: PoolSettings, logger: Logger, workers: Int, accessLog: AccessLog? = nil) {
         self.configuration = ManagedAtomic(configuration)
         self.pool = pool
         self.logger = logger
         self.workers = workers
+        self.accessLog = accessLog
     }
 }

@@ -87,3 +87,15 @@ struct StateFileService: Service {
         }
     }
 }
+
+/// Reopens the access log on every SIGUSR1, after logrotate moved the file.
+struct ReopenService: Service {
+    let signals: UnixSignalsSequence
+    let reopen: @Sendable () -> Void
+
+    func run() async throws {
+        for await _ in signals.cancelOnGracefulShutdown() {
+            reopen()
+        }
+    }
+}

@@ -84,6 +84,9 @@ struct StartCommand: AsyncParsableCommand {
     @Option(name: .customLong("drain-timeout"), help: ArgumentHelp("Seconds a stopping or handed-over node lets requests in progress finish (default 30).", valueName: "seconds"))
     var drainTimeout: String?
 
+    @Option(name: .customLong("access-log"), help: ArgumentHelp("Access log: a file (reopened on SIGUSR1), stdout, or off (default).", valueName: "path"))
+    var accessLog: String?
+
     @Option(help: "Event-loop threads (0: one per core).")
     var workers: Int?
 
@@ -94,6 +97,7 @@ struct StartCommand: AsyncParsableCommand {
         // Trap SIGHUP and SIGUSR2 first: one sent while the node starts (right after it says it listens, or
         // after it took over) is queued and handled once it runs, not lost (or fatal, SIGHUP's default).
         let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let rotations = await UnixSignalsSequence(trapping: .sigusr1)
         let upgrades = await UnixSignalsSequence(trapping: .sigusr2)
         var values: [String: String] = [:]
         if let proxyListen { values["proxy_listen"] = proxyListen }
@@ -114,6 +118,7 @@ struct StartCommand: AsyncParsableCommand {
         if !adminAllow.isEmpty { values["admin_allow"] = adminAllow.joined(separator: ",") }
         if let controlSocket { values["control_socket"] = controlSocket }
         if let drainTimeout { values["drain_timeout"] = drainTimeout }
+        if let accessLog { values["access_log"] = accessLog }
         let environment = ProcessInfo.processInfo.environment
         let settings: NodeSettings
         let commandLine = SettingsLayer(source: "command line", values: values)
@@ -271,6 +276,7 @@ struct StartCommand: AsyncParsableCommand {
         let drain = TimeAmount.nanoseconds(Int64((settings.drainTimeout * 1e9).rounded()))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [GatewayService(node: node, drainTimeout: drain), AdminService(servers: admin), ReloadService(signals: hangups, reload: reload),
+                       ReopenService(signals: rotations, reopen: { node.proxy.settings.accessLog?.reopen() }),
                        UpgradeService(signals: upgrades, spawn: { NodeControl.spawnSuccessor(controlPath: controlPath, logger: upgradeLogger) })]
                 + (stateFile.map { [StateFileService(file: $0, node: node, handedOver: { handedOverFlag.isSet })] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

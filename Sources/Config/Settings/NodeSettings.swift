@@ -98,6 +98,10 @@ public struct NodeSettings: Sendable, Hashable {
     /// File the node writes its DNS answers and health state to every 10 s and when it stops, and starts warm
     /// from when it is no older than `dns_stale_ttl` (`state_file`; nil: off).
     public var stateFile: String?
+    /// Where the access log goes (`access_log`): a file path, `stdout`, or nil (`off`, the default).
+    public var accessLog: String?
+    /// `json` (the default) or `text` (`access_log_format`).
+    public var accessLogFormat: String
 
     public init() {
         proxyListen = [ListenAddress(host: "0.0.0.0", port: 8000)]
@@ -140,6 +144,8 @@ public struct NodeSettings: Sendable, Hashable {
         controlSocket = "auto"
         drainTimeout = 30
         stateFile = nil
+        accessLog = nil
+        accessLogFormat = "json"
     }
 
     public static let defaults = NodeSettings()
@@ -155,7 +161,7 @@ public struct NodeSettings: Sendable, Hashable {
         "client_max_header_count", "client_max_uri_length",
         "upstream_keepalive_pool_size", "upstream_keepalive_idle_timeout", "upstream_keepalive_max_requests",
         "upstream_max_connections", "upstream_tls_trusted_certificate", "control_socket", "drain_timeout",
-        "state_file",
+        "state_file", "access_log", "access_log_format",
     ]
 
     /// Applies layers from lowest to highest precedence over the defaults; every bad value in every layer is
@@ -399,6 +405,13 @@ public struct NodeSettings: Sendable, Hashable {
             }
             controlSocket = path
         case "drain_timeout": return timeout(value) { drainTimeout = $0 }
+        case "access_log":
+            let path = value.trimmingCharacters(in: .whitespaces)
+            accessLog = path.isEmpty || path == "off" ? nil : path
+        case "access_log_format":
+            let format = value.trimmingCharacters(in: .whitespaces).lowercased()
+            guard format == "json" || format == "text" else { return "expected json or text, got \"\(value)\"" }
+            accessLogFormat = format
         case "state_file":
             let path = value.trimmingCharacters(in: .whitespaces)
             stateFile = path.isEmpty || path == "off" ? nil : path
