@@ -87,7 +87,11 @@ extension ProxyConnectionHandler {
         entry.requestId = exchange.requestIdText
         entry.bytesIn = exchange.bodyReceived
         entry.totalMilliseconds = Self.milliseconds(NIODeadline.now() - exchange.logStarted)
-        if !exchange.responseComplete { entry.flags.insert(.clientDisconnected) }
+        if !exchange.responseComplete {
+            entry.flags.insert(.clientDisconnected)
+            // As nginx logs it: the client closed the connection before a response was sent.
+            if entry.status == 0 { entry.status = 499 }
+        }
         if let last = entry.tries.indices.last, entry.tries[last].outcome == "pending" {
             entry.tries[last].outcome = "abandoned"
         }
