@@ -31,6 +31,12 @@ extension AdminAPI {
                 m.sample("switchyard_dns_resolver_responses_total", value, labels: [("outcome", outcome)])
             }
         }
+        m.family("switchyard_access_log_lines_total", .counter, "Access-log lines written, and dropped because the writer was behind.")
+        for (outcome, key) in [("written", "access_log_lines"), ("dropped", "access_log_dropped")] {
+            if let value = counters[key] {
+                m.sample("switchyard_access_log_lines_total", value, labels: [("outcome", outcome)])
+            }
+        }
         let snapshot = store.snapshot
         m.family("switchyard_configuration_generation", .gauge, "Configuration version in force (database generation).")
         m.sample("switchyard_configuration_generation", snapshot.generation)

@@ -9,7 +9,17 @@ import NIOHTTP1
 
 /// Filling in the access-log line of the current exchange. Every call returns at once when the access log is
 /// off (`exchange.log` is nil); the line is written once, when the exchange ends or the connection goes.
+///
+/// Each hook changes the entry in one access (`updateLog`): every separate `exchange.log?.x = …` on this class's
+/// stored property would pay a dynamic exclusivity check of its own.
 extension ProxyConnectionHandler {
+    @inline(__always)
+    func updateLog(_ body: (inout AccessLogEntry) -> Void) {
+        guard exchange.log != nil else { return }
+        // Not nil: checked on the line above, on this event loop.
+        body(&exchange.log!)
+    }
+
     func logStart(method: HTTPMethod, uri: String) {
         guard loop.shared.accessLog != nil else { return }
         exchange.log = AccessLogEntry(startedAt: Self.wallClockMilliseconds(), clientIP: clientIPText,
@@ -18,73 +28,88 @@ extension ProxyConnectionHandler {
     }
 
     func logRoute(_ route: ProxyRoute) {
-        guard exchange.log != nil else { return }
-        exchange.log?.route = route.name
-        exchange.log?.service = route.service.name
-        exchange.log?.upstream = route.service.upstream
+        updateLog { entry in
+            entry.route = route.name
+            entry.service = route.service.name
+            entry.upstream = route.service.upstream
+        }
     }
 
     func logTry(_ address: Address) {
         guard exchange.log != nil else { return }
-        exchange.log?.tries.append(AccessLogEntry.Try(address: address.description, outcome: "pending"))
+        updateLog { $0.tries.append(AccessLogEntry.Try(address: address, outcome: "pending")) }
         exchange.tryStarted = .now()
     }
 
     /// The current try ended without a response: `outcome` names how, `flag` says it in Envoy's terms.
     func logTryFailed(_ outcome: String, flag: AccessLogEntry.Flags) {
-        guard exchange.log != nil, let last = exchange.log?.tries.indices.last else { return }
-        exchange.log?.tries[last].outcome = outcome
-        exchange.log?.flags.insert(flag)
+        updateLog { entry in
+            guard let last = entry.tries.indices.last else { return }
+            entry.tries[last].outcome = outcome
+            entry.flags.insert(flag)
+        }
     }
 
     /// The current try was passed over without a verdict (its address is at its connection limit).
     func logTryPassedOver() {
-        guard exchange.log != nil, let last = exchange.log?.tries.indices.last else { return }
-        exchange.log?.tries[last].outcome = "at_connection_limit"
+        updateLog { entry in
+            guard let last = entry.tries.indices.last else { return }
+            entry.tries[last].outcome = "at_connection_limit"
+        }
     }
 
     func logConnected() {
-        guard exchange.log != nil, let last = exchange.log?.tries.indices.last else { return }
+        guard exchange.log != nil else { return }
         let connect = Self.milliseconds(NIODeadline.now() - exchange.tryStarted)
-        exchange.log?.tries[last].connectMilliseconds = connect
-        exchange.log?.upstreamConnectMilliseconds = connect
+        updateLog { entry in
+            guard let last = entry.tries.indices.last else { return }
+            entry.tries[last].connectMilliseconds = connect
+            entry.upstreamConnectMilliseconds = connect
+        }
     }
 
     func logResponseHead(status: Int) {
         guard exchange.log != nil else { return }
         let ttfb = Self.milliseconds(NIODeadline.now() - exchange.sentAt)
-        if let last = exchange.log?.tries.indices.last {
-            exchange.log?.tries[last].outcome = "ok"
-            exchange.log?.tries[last].status = status
-            exchange.log?.tries[last].ttfbMilliseconds = ttfb
+        updateLog { entry in
+            if let last = entry.tries.indices.last {
+                entry.tries[last].outcome = "ok"
+                entry.tries[last].status = status
+                entry.tries[last].ttfbMilliseconds = ttfb
+            }
+            entry.status = status
+            entry.upstreamStatus = status
+            entry.upstreamTTFBMilliseconds = ttfb
         }
-        exchange.log?.status = status
-        exchange.log?.upstreamStatus = status
-        exchange.log?.upstreamTTFBMilliseconds = ttfb
     }
 
     func logUpstreamEnd() {
         guard exchange.log != nil else { return }
-        // Read before writing: `exchange.log?.x = f(exchange)` would read `exchange` inside its own modify access.
         let total = Self.milliseconds(NIODeadline.now() - exchange.sentAt)
-        exchange.log?.upstreamTotalMilliseconds = total
+        updateLog { $0.upstreamTotalMilliseconds = total }
     }
 
     func logBytesOut(_ count: Int) {
-        guard exchange.log != nil else { return }
-        exchange.log?.bytesOut += Int64(count)
+        updateLog { $0.bytesOut += Int64(count) }
     }
 
     func logAnswer(status: Int, bytes: Int) {
-        guard exchange.log != nil else { return }
-        exchange.log?.status = status
-        exchange.log?.bytesOut += Int64(bytes)
+        updateLog { entry in
+            entry.status = status
+            entry.bytesOut += Int64(bytes)
+        }
+    }
+
+    func logFlag(_ flag: AccessLogEntry.Flags, ifTriesAbove count: Int = -1) {
+        updateLog { entry in
+            if entry.tries.count > count { entry.flags.insert(flag) }
+        }
     }
 
     /// Writes the line (once). A response that did not reach its end means the client went away (DC).
     func emitLog() {
         guard var entry = exchange.log.take() else { return }
-        entry.requestId = exchange.requestIdText
+        if let client = exchange.clientRequestId { entry.requestId = client } else { entry.generatedId = exchange.requestId }
         entry.bytesIn = exchange.bodyReceived
         entry.totalMilliseconds = Self.milliseconds(NIODeadline.now() - exchange.logStarted)
         if !exchange.responseComplete {

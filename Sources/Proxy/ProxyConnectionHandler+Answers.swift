@@ -15,7 +15,7 @@ extension ProxyConnectionHandler {
             exchange.phase = .answered
             attempt()
         } else {
-            if (exchange.log?.tries.count ?? 0) > 1 { exchange.log?.flags.insert(.retriesExhausted) }
+            logFlag(.retriesExhausted, ifTriesAbove: 1)
             fail(status: status, message: message)
         }
     }

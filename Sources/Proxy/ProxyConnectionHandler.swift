@@ -340,10 +340,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         guard let pick = route.service.selector.select(context, loopIndex: loop.index) else {
             if let last = exchange.lastFailure {
                 // Every address was tried: the client hears why the last attempt failed, not "none available".
-                if (exchange.log?.tries.count ?? 0) > 1 { exchange.log?.flags.insert(.retriesExhausted) }
+                logFlag(.retriesExhausted, ifTriesAbove: 1)
                 return fail(status: last.status, message: last.message)
             }
-            exchange.log?.flags.insert(.noHealthyUpstream)
+            logFlag(.noHealthyUpstream)
             logger.info(
                 "no upstream available",
                 metadata: ["service": "\(route.service.name)", "request_id": "\(exchange.requestIdText)"]

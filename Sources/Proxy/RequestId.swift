@@ -2,7 +2,7 @@ import NIOCore
 
 /// A generated request id: a random per-event-loop prefix and a counter, rendered as 32 hex digits.
 /// Unique without coordination between loops and costs no allocation to send upstream.
-struct RequestId: Equatable {
+struct RequestId: Equatable, Sendable {
     var prefix: UInt64
     var counter: UInt64
 
@@ -18,6 +18,16 @@ struct RequestId: Equatable {
         var buffer = ByteBuffer()
         write(into: &buffer)
         return String(buffer: buffer)
+    }
+
+    /// The 32 hex digits, appended to an access-log line.
+    func write(into out: inout [UInt8]) {
+        let table = Self.digits.utf8Start
+        for value in [prefix, counter] {
+            for i in 0..<16 {
+                out.append(table[Int(truncatingIfNeeded: (value >> UInt64(60 - 4 * i)) & 0xF)])
+            }
+        }
     }
 
     private static let digits: StaticString = "0123456789abcdef"

@@ -1,4 +1,5 @@
 import Foundation
+import Balancer
 import Proxy
 import Testing
 
@@ -17,8 +18,8 @@ struct AccessLogFormatTests {
         entry.service = "orders-svc"
         entry.upstream = "orders.upstream"
         entry.tries = [
-            .init(address: "10.0.0.1:80", outcome: "connect_failed"),
-            .init(address: "[::1]:8080", outcome: "ok", status: 200, connectMilliseconds: 0.127, ttfbMilliseconds: 3.892),
+            .init(address: Address("10.0.0.1:80")!, outcome: "connect_failed"),
+            .init(address: Address("[::1]:8080")!, outcome: "ok", status: 200, connectMilliseconds: 0.127, ttfbMilliseconds: 3.892),
         ]
         entry.flags = [.upstreamConnectionFailure]
         entry.totalMilliseconds = 5.0081

@@ -47,7 +47,7 @@ struct TimeAndRandomTests {
     @Test("poll returns the value and how long it took, or nil once the limit has passed")
     func pollReturnsOrTimesOut() async {
         let calls = Atomic<Int>(0)
-        let found = await poll(within: .seconds(5), every: .milliseconds(1)) { () -> String? in
+        let found = await poll(within: .seconds(60), every: .milliseconds(1)) { () -> String? in
             calls.add(1, ordering: .relaxed).newValue >= 3 ? "ready" : nil
         }
         #expect(found?.value == "ready" && calls.load(ordering: .relaxed) == 3)

@@ -1,3 +1,5 @@
+import Balancer
+
 /// One request as the access log records it: filled in by the client connection as the exchange goes, and
 /// written as one line when it ends. Only built when an access log is on.
 ///
@@ -7,16 +9,18 @@
 /// the end of the response; `proxy` = `total` − `upstream_total`, the time spent in Switchyard (routing, picks,
 /// connects, retries, queueing at a connection limit).
 public struct AccessLogEntry: Sendable {
+    /// The id Switchyard generated, written as hex when the line is formatted (no string per request).
+    var generatedId: RequestId? = nil
     /// One address tried for the request.
     public struct Try: Sendable, Equatable {
-        public var address: String
+        public var address: Address
         /// "ok" (a response came), "connect_failed", "connect_timeout", "failed", "timeout", "released".
         public var outcome: String
         public var status: Int?
         public var connectMilliseconds: Double?
         public var ttfbMilliseconds: Double?
 
-        public init(address: String, outcome: String, status: Int? = nil, connectMilliseconds: Double? = nil,
+        public init(address: Address, outcome: String, status: Int? = nil, connectMilliseconds: Double? = nil,
                     ttfbMilliseconds: Double? = nil) {
             self.address = address
             self.outcome = outcome

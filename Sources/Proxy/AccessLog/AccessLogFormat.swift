@@ -1,3 +1,5 @@
+import Balancer
+
 /// How an access-log line is written: JSON (one object per line, Kong's field names where Kong has one) or text
 /// (Common Log Format followed by the request id, the upstream address and the total time).
 public enum AccessLogFormat: String, Sendable, CaseIterable {
@@ -23,7 +25,8 @@ public enum AccessLogFormat: String, Sendable, CaseIterable {
         request.open(into: &out)
         request.field("method", entry.method, into: &out)
         request.field("uri", entry.uri, into: &out)
-        request.field("id", entry.requestId, into: &out)
+        request.raw("id", into: &out)
+        Self.requestId(entry, into: &out, quoted: true)
         request.field("size", entry.bytesIn, into: &out)
         out.append(UInt8(ascii: "}"))
         object.raw("response", into: &out)
@@ -42,7 +45,10 @@ public enum AccessLogFormat: String, Sendable, CaseIterable {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             var item = JSONLine()
             item.open(into: &out)
-            item.field("address", attempt.address, into: &out)
+            item.raw("address", into: &out)
+            out.append(UInt8(ascii: "\""))
+            Self.address(attempt.address, into: &out)
+            out.append(UInt8(ascii: "\""))
             item.field("outcome", attempt.outcome, into: &out)
             item.optional("status", attempt.status, into: &out)
             item.optionalMilliseconds("connect_ms", attempt.connectMilliseconds, into: &out)
@@ -86,9 +92,9 @@ public enum AccessLogFormat: String, Sendable, CaseIterable {
         out.append(UInt8(ascii: " "))
         JSONLine.integer(entry.bytesOut, into: &out)
         out.append(contentsOf: " id=".utf8)
-        out.append(contentsOf: entry.requestId.utf8)
+        Self.requestId(entry, into: &out, quoted: false)
         out.append(contentsOf: " upstream=".utf8)
-        out.append(contentsOf: (entry.tries.last?.address ?? "-").utf8)
+        if let last = entry.tries.last { Self.address(last.address, into: &out) } else { out.append(UInt8(ascii: "-")) }
         out.append(contentsOf: " total_ms=".utf8)
         JSONLine.milliseconds(entry.totalMilliseconds, into: &out)
         if !entry.flags.isEmpty {
@@ -99,6 +105,37 @@ public enum AccessLogFormat: String, Sendable, CaseIterable {
                 first = false
                 out.append(contentsOf: name.utf8)
             }
+        }
+    }
+}
+
+extension AccessLogFormat {
+    static func requestId(_ entry: AccessLogEntry, into out: inout [UInt8], quoted: Bool) {
+        if entry.requestId.isEmpty, let generated = entry.generatedId {
+            if quoted { out.append(UInt8(ascii: "\"")) }
+            generated.write(into: &out)
+            if quoted { out.append(UInt8(ascii: "\"")) }
+        } else if quoted {
+            JSONLine.string(entry.requestId, into: &out)
+        } else {
+            out.append(contentsOf: entry.requestId.utf8)
+        }
+    }
+
+    /// `10.0.0.1:80` without building a string (IPv4); IPv6 as `Address.description` prints it.
+    static func address(_ address: Address, into out: inout [UInt8]) {
+        if case .v4(let value) = address.ip {
+            JSONLine.integer(Int64(value >> 24), into: &out)
+            out.append(UInt8(ascii: "."))
+            JSONLine.integer(Int64(value >> 16 & 0xFF), into: &out)
+            out.append(UInt8(ascii: "."))
+            JSONLine.integer(Int64(value >> 8 & 0xFF), into: &out)
+            out.append(UInt8(ascii: "."))
+            JSONLine.integer(Int64(value & 0xFF), into: &out)
+            out.append(UInt8(ascii: ":"))
+            JSONLine.integer(Int64(address.port), into: &out)
+        } else {
+            out.append(contentsOf: address.description.utf8)
         }
     }
 }
@@ -162,6 +199,12 @@ struct JSONLine {
 
     static func string(_ value: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most values need no escaping: copy them in one go.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: value.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
