@@ -42,7 +42,8 @@ struct ProxyHarness {
         limits: ProxyLimits = ProxyLimits(),
         maxBodyBytes: Int64? = nil,
         workers: Int = 1,
-        pool: PoolSettings = PoolSettings()
+        pool: PoolSettings = PoolSettings(),
+        accessLog: AccessLog? = nil
     ) async throws -> ProxyHarness {
         let selector = RecordingSelector(addresses: addresses)
         let service = ProxyService(
@@ -54,10 +55,9 @@ struct ProxyHarness {
         )
         var logger = Logger(label: "proxy-test")
         logger.logLevel = .critical
-        let server = ProxyServer(
-            settings: .init(host: "127.0.0.1", port: 0, workers: workers, pool: pool),
-            configuration: configuration, logger: logger
-        )
+        var settings = ProxyServer.Settings(host: "127.0.0.1", port: 0, workers: workers, pool: pool)
+        settings.accessLog = accessLog
+        let server = ProxyServer(settings: settings, configuration: configuration, logger: logger)
         let port = try await server.start()
         return ProxyHarness(server: server, port: port, selector: selector)
     }
