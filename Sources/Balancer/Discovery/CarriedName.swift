@@ -37,8 +37,8 @@ public struct CarriedName: Sendable, Hashable, Codable {
 extension NameRefreshState {
     /// The state as carried to another process, taken at `now`.
     public func carried(kind: String, now: ContinuousClock.Instant) -> CarriedName {
-        func ago(_ instant: ContinuousClock.Instant) -> Double { Self.seconds(now - instant) }
-        func ahead(_ instant: ContinuousClock.Instant) -> Double { Self.seconds(instant - now) }
+        func ago(_ instant: ContinuousClock.Instant) -> Double { CarriedTime.seconds(now - instant) }
+        func ahead(_ instant: ContinuousClock.Instant) -> Double { CarriedTime.seconds(instant - now) }
         var carried = CarriedName(name: name, kind: kind, status: "failed", nextRefreshIn: ahead(nextRefresh),
                                   ttl: ttl, failures: consecutiveFailures, generation: generation)
         switch content {
@@ -76,11 +76,7 @@ extension NameRefreshState {
     public init?(restoring carried: CarriedName, name: String, policy: RefreshPolicy,
                  elapsed: Double, now: ContinuousClock.Instant) {
         guard carried.name == name, carried.nextRefreshIn.isFinite, elapsed.isFinite, elapsed >= 0 else { return nil }
-        func instant(_ ahead: Double) -> ContinuousClock.Instant? {
-            let seconds = ahead - elapsed
-            guard seconds.isFinite, abs(seconds) < 10 * 365 * 86_400 else { return nil }
-            return now + .milliseconds(Int64((seconds * 1000).rounded()))
-        }
+        func instant(_ ahead: Double) -> ContinuousClock.Instant? { CarriedTime.instant(ahead, elapsed: elapsed, now: now) }
         self.init(name: name, policy: policy, now: now)
         var content: NameSnapshot.Content = .empty
         if let addresses = carried.addresses {
@@ -116,10 +112,5 @@ extension NameRefreshState {
         let refreshed = carried.refreshedAgo.flatMap { instant(-$0) }
         restore(content: Self.sorted(content), status: status, generation: carried.generation, refreshedAt: refreshed,
                 nextRefresh: max(next, now), ttl: carried.ttl, failures: max(0, carried.failures))
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let c = duration.components
-        return Double(c.seconds) + Double(c.attoseconds) / 1e18
     }
 }

@@ -24,7 +24,7 @@ public struct CarriedBreaker: Sendable, Hashable, Codable {
         case .closed: state = "closed"
         case .open(let until):
             state = "open"
-            untilIn = NameRefreshState.seconds(until - now)
+            untilIn = CarriedTime.seconds(until - now)
         case .halfOpen: state = "half_open"
         }
         tcpFailures = breaker.consecutiveTCPFailures
@@ -32,18 +32,14 @@ public struct CarriedBreaker: Sendable, Hashable, Codable {
         httpFailures = breaker.consecutiveHTTPFailures
         trialSuccesses = breaker.trialSuccesses
         ejections = breaker.ejections
-        quietAgo = breaker.quietSince.map { NameRefreshState.seconds(now - $0) }
+        quietAgo = breaker.quietSince.map { CarriedTime.seconds(now - $0) }
         self.hold = hold
     }
 
     /// The breaker this describes, `elapsed` seconds after it was taken; nil if it does not make sense. A trial
     /// that was out in the old process is not: the new one waits for a trial of its own.
     public func breaker(elapsed: Double, now: ContinuousClock.Instant) -> CircuitBreaker? {
-        func instant(_ ahead: Double) -> ContinuousClock.Instant? {
-            let seconds = ahead - elapsed
-            guard seconds.isFinite, abs(seconds) < 10 * 365 * 86_400 else { return nil }
-            return now + .milliseconds(Int64((seconds * 1000).rounded()))
-        }
+        func instant(_ ahead: Double) -> ContinuousClock.Instant? { CarriedTime.instant(ahead, elapsed: elapsed, now: now) }
         let restored: CircuitBreaker.State
         switch state {
         case "closed": restored = .closed

@@ -15,16 +15,9 @@ import Synchronization
 /// `maxPendingBytes` behind (a slow or full disk), new buffers are dropped and their lines counted in `dropped`.
 /// `reopen()` (SIGUSR1) closes and opens the file again after logrotate moved it.
 public final class AccessLog: Sendable {
-    public enum Destination: Sendable, Equatable, CustomStringConvertible {
+    public enum Destination: Sendable, Equatable {
         case file(String)
         case stdout
-
-        public var description: String {
-            switch self {
-            case .file(let path): return path
-            case .stdout: return "stdout"
-            }
-        }
     }
 
     private struct Pending {
