@@ -21,6 +21,8 @@ public struct UpstreamPick: Sendable {
     public let address: Address
     /// The ring's pick; nil for selectors over a plain address list.
     public let token: Pick?
+    /// Picked from a ring built on DNS answers served stale (the access log's DS flag).
+    public var staleDNS: Bool { token?.staleDNS ?? false }
 
     public init(_ address: Address) {
         self.address = address

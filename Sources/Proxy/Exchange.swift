@@ -23,6 +23,8 @@ struct Exchange {
     var route: ProxyRoute? = nil
     var requestId = RequestId(prefix: 0, counter: 0)
     var clientRequestId: String? = nil
+    /// The trace context sent upstream: the client's `traceparent`, or one generated from the request id.
+    var trace = TraceParent(traceHigh: 0, traceLow: 0, parentId: 0, flags: 0)
     var upstreamHead: ByteBuffer? = nil
     var isHEAD = false
     var idempotent = false

@@ -35,9 +35,12 @@ extension ProxyConnectionHandler {
         }
     }
 
-    func logTry(_ address: Address) {
+    func logTry(_ address: Address, staleDNS: Bool) {
         guard exchange.log != nil else { return }
-        updateLog { $0.tries.append(AccessLogEntry.Try(address: address, outcome: "pending")) }
+        updateLog { entry in
+            entry.tries.append(AccessLogEntry.Try(address: address, outcome: "pending"))
+            if staleDNS { entry.flags.insert(.servedStaleDNS) }
+        }
         exchange.tryStarted = .now()
     }
 
@@ -110,6 +113,7 @@ extension ProxyConnectionHandler {
     func emitLog() {
         guard var entry = exchange.log.take() else { return }
         if let client = exchange.clientRequestId { entry.requestId = client } else { entry.generatedId = exchange.requestId }
+        entry.trace = exchange.trace
         entry.bytesIn = exchange.bodyReceived
         entry.totalMilliseconds = Self.milliseconds(NIODeadline.now() - exchange.logStarted)
         if !exchange.responseComplete {

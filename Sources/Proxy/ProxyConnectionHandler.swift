@@ -264,6 +264,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         exchange.phase = .answered
         let facts = head.facts
         exchange.clientRequestId = facts.clientRequestId
+        exchange.trace = facts.traceParent ?? TraceParent(generatedFrom: exchange.requestId)
         exchange.clientKeepAlive =
             !closeWhenIdle && (head.minorVersion >= 1 ? !facts.connectionClose : facts.connectionKeepAlive)
         exchange.hasBody = facts.hasBody
@@ -318,7 +319,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             head: head,
             route: route,
             forwarding: .init(clientIP: clientIPText, proto: https ? "https" : "http", port: portText,
-                              requestId: exchange.requestId, fixed: connectionForwarding),
+                              requestId: exchange.requestId, trace: exchange.trace, fixed: connectionForwarding),
             tunnel: exchange.upgradeRequested,
             into: &buffer
         )
@@ -353,7 +354,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let address = pick.address
         exchange.address = address
         exchange.pick = pick
-        logTry(address)
+        logTry(address, staleDNS: pick.staleDNS)
         let pool = loop.pool(for: address, tls: route.service.tls)
         if let connection = pool.take() {
             bind(connection)

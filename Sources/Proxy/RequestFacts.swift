@@ -10,6 +10,8 @@ struct RequestFacts {
     var connectionUpgrade = false
     var upgrade: String? = nil
     var clientRequestId: String? = nil
+    /// The client's trace context, when it sent exactly one valid `traceparent`.
+    var traceParent: TraceParent? = nil
     var forwardedFor: String? = nil
     var via: String? = nil
     /// Header names listed in `Connection` (hop-by-hop by declaration), lower-cased; rare.
@@ -19,6 +21,7 @@ struct RequestFacts {
 
     init(_ headers: RequestHeaders) {
         var sawTransferEncoding = false
+        var traceParents = 0
         headers.bytes.withUnsafeReadableBytes { bytes in
             for field in headers.fields {
                 let value = UnsafeRawBufferPointer(rebasing: bytes[field.value])
@@ -49,6 +52,10 @@ struct RequestFacts {
                     if RequestFacts.isWellFormedRequestId(value) {
                         clientRequestId = String(decoding: value, as: UTF8.self)
                     }
+                case .traceParent:
+                    // More than one makes the context ambiguous: the spec says to start a new one.
+                    traceParents += 1
+                    traceParent = traceParents == 1 ? TraceParent(value) : nil
                 case .forwardedFor:
                     let text = String(decoding: value, as: UTF8.self)
                     forwardedFor = forwardedFor.map { $0 + ", " + text } ?? text

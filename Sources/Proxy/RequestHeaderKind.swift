@@ -15,6 +15,7 @@ enum RequestHeaderKind {
     case forwardedPort
     case via
     case requestId
+    case traceParent
     case other
 
     /// Classifies a header name by length first, then one case-insensitive compare: no lowercased copy.
@@ -34,6 +35,8 @@ enum RequestHeaderKind {
             if matches(bytes, "connection") { return .connection }
             if matches(bytes, "keep-alive") { return .keepAlive }
             return .other
+        case 11:
+            return matches(bytes, "traceparent") ? .traceParent : .other
         case 12:
             return matches(bytes, "x-request-id") ? .requestId : .other
         case 14:

@@ -7,11 +7,8 @@ struct RequestId: Equatable, Sendable {
     var counter: UInt64
 
     func write(into buffer: inout ByteBuffer) {
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 32) { out in
-            RequestId.hex(prefix, into: out, at: 0)
-            RequestId.hex(counter, into: out, at: 16)
-            return 32
-        }
+        LowerHex.write(prefix, into: &buffer)
+        LowerHex.write(counter, into: &buffer)
     }
 
     var text: String {
@@ -22,21 +19,8 @@ struct RequestId: Equatable, Sendable {
 
     /// The 32 hex digits, appended to an access-log line.
     func write(into out: inout [UInt8]) {
-        let table = Self.digits.utf8Start
-        for value in [prefix, counter] {
-            for i in 0..<16 {
-                out.append(table[Int(truncatingIfNeeded: (value >> UInt64(60 - 4 * i)) & 0xF)])
-            }
-        }
-    }
-
-    private static let digits: StaticString = "0123456789abcdef"
-
-    private static func hex(_ value: UInt64, into out: UnsafeMutableRawBufferPointer, at offset: Int) {
-        let table = digits.utf8Start
-        for i in 0..<16 {
-            out[offset + i] = table[Int(truncatingIfNeeded: (value >> UInt64(60 - 4 * i)) & 0xF)]
-        }
+        LowerHex.append(prefix, to: &out)
+        LowerHex.append(counter, to: &out)
     }
 }
 

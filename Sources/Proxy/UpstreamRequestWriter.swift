@@ -9,6 +9,7 @@ enum UpstreamRequestWriter {
         var proto: StaticString
         var port: String
         var requestId: RequestId
+        var trace: TraceParent
         /// The same for every request of a connection, built once by `ConnectionForwarding`.
         var fixed: ConnectionForwarding
     }
@@ -101,6 +102,7 @@ enum UpstreamRequestWriter {
             forwarding.requestId.write(into: &buffer)
         }
         buffer.writeStaticString("\r\n")
+        forwarding.trace.writeHeader(into: &buffer)
         if facts.chunked {
             buffer.writeStaticString("Transfer-Encoding: chunked\r\n")
         } else if let length = facts.contentLength {

@@ -1,6 +1,6 @@
 import Foundation
 import Balancer
-import Proxy
+@testable import Proxy
 import Testing
 
 /// Access-log lines from plain values: what the JSON and text formats write, without a socket.
@@ -50,6 +50,18 @@ struct AccessLogFormatTests {
         #expect(latencies["total_ms"] as? Double == 5.008)
         #expect(latencies["proxy_ms"] as? Double == 1.032)
         #expect(object["flags"] as? [String] == ["UF"])
+    }
+
+    @Test("JSON: the trace id of the request's traceparent, and DS when DNS answers were served stale")
+    func traceAndStaleDNS() throws {
+        var entry = entry()
+        entry.trace = TraceParent(traceHigh: 0x4bf9_2f35_77b3_4da6, traceLow: 0xa3ce_929d_0e0e_4736, parentId: 7, flags: 1)
+        entry.flags = [.upstreamConnectionFailure, .servedStaleDNS]
+        var out: [UInt8] = []
+        AccessLogFormat.json.write(entry, into: &out)
+        let object = try #require(JSONSerialization.jsonObject(with: Data(out)) as? [String: Any])
+        #expect(object["trace_id"] as? String == "4bf92f3577b34da6a3ce929d0e0e4736")
+        #expect(object["flags"] as? [String] == ["UF", "DS"])
     }
 
     @Test("JSON: an answer of Switchyard's own has no upstream status and null upstream latencies")

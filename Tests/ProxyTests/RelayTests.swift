@@ -123,6 +123,30 @@ extension ProxyIntegrationTests {
             #expect(ids[0] != ids[1])
         }
 
+        @Test func relaysAValidTraceparentAndStartsOneWhenAbsentOrInvalid() async throws {
+            let backend = try await TestBackend.start(name: "a")
+            let proxy = try await ProxyHarness.start(addresses: [backend.address])
+            defer { Task { await proxy.stop(); await backend.stop() } }
+
+            let client = try proxy.client()
+            let valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            try client.send("GET /echo HTTP/1.1\r\nHost: a\r\ntraceparent: \(valid)\r\ntracestate: k=v\r\n\r\n")
+            var echoed = EchoedRequest(try client.readResponse().text)
+            #expect(echoed.header("traceparent") == valid)
+            #expect(echoed.header("tracestate") == "k=v")
+
+            for sent in ["", "traceparent: 00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01\r\n"] {
+                try client.send("GET /echo HTTP/1.1\r\nHost: a\r\n\(sent)\r\n")
+                echoed = EchoedRequest(try client.readResponse().text)
+                let generated = try #require(echoed.header("traceparent"))
+                let parts = generated.split(separator: "-")
+                #expect(parts.count == 4 && parts[0] == "00" && parts[3] == "01", "\(generated)")
+                // The trace id is the request id, so the access log's two ids name the same request.
+                #expect(parts.count > 1 && String(parts[1]) == echoed.header("x-request-id"), "\(generated)")
+                #expect(echoed.headers.filter { $0.0.lowercased() == "traceparent" }.count == 1, "one traceparent upstream")
+            }
+        }
+
         @Test func answersPipelinedRequestsInOrder() async throws {
             let backend = try await TestBackend.start(name: "a")
             let proxy = try await ProxyHarness.start(addresses: [backend.address])

@@ -165,8 +165,12 @@ public final class UpstreamBalancer: Sendable {
     private static func build(_ writer: Writer, health: UpstreamHealth, now: ContinuousClock.Instant) -> Ring {
         writer.generation += 1
         let states = health.adopt(writer.expansion.addresses.map(\.address), now: now)
+        let stale = writer.snapshots.values.contains { snapshot in
+            if case .fresh = snapshot.status { return false }
+            return !snapshot.content.isEmpty
+        }
         return RingBuilder.build(settings: writer.settings, expansion: writer.expansion,
-                                 generation: writer.generation,
+                                 generation: writer.generation, servesStaleDNS: stale,
                                  health: { states[$0] ?? AddressHealth(address: $0) })
     }
 
@@ -199,7 +203,8 @@ public final class UpstreamBalancer: Sendable {
                     let member = tier.members[i]
                     if tier.ignoresHealth || member.health.claim() {
                         member.health.inFlightCount.wrappingIncrement(ordering: .relaxed)
-                        return Pick(address: member.address, priority: tier.priority, health: member.health)
+                        return Pick(address: member.address, priority: tier.priority, staleDNS: ring.servesStaleDNS,
+                                    health: member.health)
                     }
                     // Another loop took this half-open address's single trial a moment ago.
                     var retry = context

@@ -17,18 +17,22 @@ public final class Ring: Sendable, AtomicReference {
     /// Fewer addresses are available than the upstream's panic threshold: traffic goes to every
     /// address, ejected or not, instead of failing.
     public let isPanicking: Bool
+    /// Built while one of the upstream's DNS names is served stale (DNS failing) or held after a negative
+    /// answer; picks carry it to the access log (flag DS).
+    public let servesStaleDNS: Bool
     /// Copied out of `settings` so picks read plain words.
     let algorithm: UpstreamSettings.Algorithm
     let decayNanos: Double
 
     init(generation: UInt64, settings: UpstreamSettings, targets: [TargetExpansion],
-         addresses: [RingAddress], tiers: ContiguousArray<RingTier>, isPanicking: Bool) {
+         addresses: [RingAddress], tiers: ContiguousArray<RingTier>, isPanicking: Bool, servesStaleDNS: Bool = false) {
         self.generation = generation
         self.settings = settings
         self.targets = targets
         self.addresses = addresses
         self.tiers = tiers
         self.isPanicking = isPanicking
+        self.servesStaleDNS = servesStaleDNS
         self.algorithm = settings.algorithm
         self.decayNanos = AddressHealth.nanoseconds(settings.latencyDecay)
     }

@@ -9,6 +9,7 @@ enum RingBuilder {
         settings: UpstreamSettings,
         expansion: TargetExpander.Result,
         generation: UInt64,
+        servesStaleDNS: Bool = false,
         health: (Address) -> AddressHealth
     ) -> Ring {
         let states = expansion.addresses.map { health($0.address) }
@@ -48,6 +49,7 @@ enum RingBuilder {
                                   ignoresHealth: panic))
         }
         return Ring(generation: generation, settings: settings, targets: expansion.targets,
-                    addresses: expansion.addresses, tiers: tiers, isPanicking: panic)
+                    addresses: expansion.addresses, tiers: tiers, isPanicking: panic,
+                    servesStaleDNS: servesStaleDNS)
     }
 }

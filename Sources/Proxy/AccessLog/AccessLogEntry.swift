@@ -11,6 +11,8 @@ import Balancer
 public struct AccessLogEntry: Sendable {
     /// The id Switchyard generated, written as hex when the line is formatted (no string per request).
     var generatedId: RequestId? = nil
+    /// The request's W3C trace context (the client's, or the one generated for it); its trace id is logged.
+    var trace: TraceParent? = nil
     /// One address tried for the request.
     public struct Try: Sendable, Equatable {
         public var address: Address
@@ -44,10 +46,13 @@ public struct AccessLogEntry: Sendable {
         public static let retriesExhausted = Flags(rawValue: 1 << 3)
         /// DC: the client went away before its response was complete.
         public static let clientDisconnected = Flags(rawValue: 1 << 4)
+        /// DS (Switchyard's own): an address was picked from a ring built while one of the upstream's DNS
+        /// names was served stale (DNS failing) or held (a negative answer): traffic flowed on old records.
+        public static let servedStaleDNS = Flags(rawValue: 1 << 5)
 
         static let names: [(Flags, String)] = [
             (.noHealthyUpstream, "UH"), (.upstreamConnectionFailure, "UF"), (.upstreamTimeout, "UT"),
-            (.retriesExhausted, "URX"), (.clientDisconnected, "DC"),
+            (.retriesExhausted, "URX"), (.clientDisconnected, "DC"), (.servedStaleDNS, "DS"),
         ]
     }
 

@@ -29,6 +29,12 @@ public enum AccessLogFormat: String, Sendable, CaseIterable {
         Self.requestId(entry, into: &out, quoted: true)
         request.field("size", entry.bytesIn, into: &out)
         out.append(UInt8(ascii: "}"))
+        if let trace = entry.trace {
+            object.raw("trace_id", into: &out)
+            out.append(UInt8(ascii: "\""))
+            trace.appendTraceId(to: &out)
+            out.append(UInt8(ascii: "\""))
+        }
         object.raw("response", into: &out)
         var response = JSONLine()
         response.open(into: &out)
@@ -214,16 +220,11 @@ struct JSONLine {
             case 0x09: out.append(contentsOf: "\\t".utf8)
             case 0..<0x20:
                 out.append(contentsOf: "\\u00".utf8)
-                out.append(hexDigit(byte >> 4))
-                out.append(hexDigit(byte & 0xF))
+                LowerHex.append(UInt64(byte), digits: 2, to: &out)
             default: out.append(byte)
             }
         }
         out.append(UInt8(ascii: "\""))
-    }
-
-    static func hexDigit(_ value: UInt8) -> UInt8 {
-        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 
     static func integer(_ value: Int64, into out: inout [UInt8]) {
