@@ -53,6 +53,7 @@ public struct AdminAPI: Sendable {
                                                                          logger: logger))
         addNodeRoutes(router)
         addMetricsRoute(router)
+        addDashboardRoutes(router)
         addConfigRoutes(router)
         addEntityRoutes(router)
         addHealthRoutes(router)

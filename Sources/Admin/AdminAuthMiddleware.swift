@@ -4,8 +4,9 @@ import Hummingbird
 import Logging
 import Store
 
-/// Token check in front of every Admin API route. A token comes in `Kong-Admin-Token` (Kong's header) or as
-/// `Authorization: Bearer`. Failures answer 401/403 with a fixed body that tells nothing about why, and are
+/// Token check in front of every Admin API route. A token comes in `Kong-Admin-Token` (Kong's header), as
+/// `Authorization: Bearer`, or as HTTP Basic's password (any user name), which is what a browser can send for the
+/// dashboard: a 401 asks for it with `WWW-Authenticate: Basic`. Failures answer 401/403 with a fixed body that tells nothing about why, and are
 /// logged with the method and path only (never the presented token).
 struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let store: ConfigStore
@@ -22,11 +23,15 @@ struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         if token == nil, let authorization = request.headers[.authorization],
            authorization.lowercased().hasPrefix("bearer ") {
             token = String(authorization.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+        } else if token == nil, let authorization = request.headers[.authorization] {
+            token = Self.basicPassword(authorization)
         }
         guard let token, !token.isEmpty, let role = store.role(ofToken: token) else {
             logger.warning("admin request refused: missing or unknown token",
                            metadata: ["method": "\(request.method)", "path": "\(request.uri.path)"])
-            return AdminResponse.message("Unauthorized", status: .unauthorized)
+            var refusal = AdminResponse.message("Unauthorized", status: .unauthorized)
+            refusal.headers[.wwwAuthenticate] = #"Basic realm="switchyard admin", charset="UTF-8""#
+            return refusal
         }
         let reads: Set<HTTPRequest.Method> = [.get, .head, .options]
         if role == .readOnly && !reads.contains(request.method) {
@@ -35,5 +40,14 @@ struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
             return AdminResponse.message("Forbidden", status: .forbidden)
         }
         return try await next(request, context)
+    }
+
+    /// The password of `Authorization: Basic base64(user:password)`; nil for anything else.
+    static func basicPassword(_ authorization: String) -> String? {
+        guard authorization.count > 6, authorization.prefix(6).lowercased() == "basic " else { return nil }
+        let encoded = authorization.dropFirst(6).trimmingCharacters(in: .whitespaces)
+        guard let data = Data(base64Encoded: encoded), let text = String(data: data, encoding: .utf8),
+              let colon = text.firstIndex(of: ":") else { return nil }
+        return String(text[text.index(after: colon)...])
     }
 }

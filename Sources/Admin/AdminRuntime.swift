@@ -1,5 +1,6 @@
 import Balancer
 import Foundation
+import Prometheus
 
 /// The running node as the Admin API sees it: balancers, DNS watches and health overrides, given as closures so
 /// the API can be tested without a proxy and does not depend on the layers that wire the node together.
@@ -18,10 +19,18 @@ public struct AdminRuntime: Sendable {
     /// DNS NOTIFY packets by outcome (`accepted`, `malformed`, `source_refused`...) and `refreshes`; empty when
     /// the node has no NOTIFY listener.
     public var notify: @Sendable () -> [String: Int]
+    /// The binary's version, shown by the dashboard.
+    public var version: String = "dev"
     /// Identifies this node in health answers (Kong's `node_id`).
     public var nodeID: String
     /// How the last reload (SIGHUP) went, for `/status`; nil before the first.
     public var lastReload: @Sendable () -> ReloadReport? = { nil }
+    /// The proxy's request series (counts and latency histograms), emitted by `/metrics` after the node's state.
+    public var requestMetrics: PrometheusCollectorRegistry? = nil
+    /// Each service's request totals, for the dashboard.
+    public var traffic: @Sendable () -> [ServiceTraffic] = { [] }
+    /// An upstream's ejection history (timeline and totals), by name; nil without health checks.
+    public var ejections: @Sendable (String) -> EjectionHistory? = { _ in nil }
 
     public init(balancer: @escaping @Sendable (String) -> UpstreamBalancer? = { _ in nil },
                 dns: @escaping @Sendable () -> [WatchedName] = { [] },

@@ -24,10 +24,12 @@ public struct WatchedName: Sendable, Hashable {
     public var warning: String?
     public var generation: UInt64
     public var queries: Int
+    /// Queries that failed (timeout, SERVFAIL, REFUSED, unreachable).
+    public var failures: Int
 
     public init(name: String, kind: String, records: [String], ttl: UInt32?, nextRefreshIn: Double?,
                 refreshedAgo: Double?, status: String, lastError: String?, staleFor: Double?,
-                staleServeRemaining: Double? = nil, warning: String? = nil, generation: UInt64, queries: Int) {
+                staleServeRemaining: Double? = nil, warning: String? = nil, generation: UInt64, queries: Int, failures: Int = 0) {
         self.name = name
         self.kind = kind
         self.records = records
@@ -41,6 +43,7 @@ public struct WatchedName: Sendable, Hashable {
         self.warning = warning
         self.generation = generation
         self.queries = queries
+        self.failures = failures
     }
 
     /// Kong-style JSON of this name.
@@ -56,7 +59,7 @@ public struct WatchedName: Sendable, Hashable {
             "last_error": lastError.map { .string($0) } ?? .null, "stale_for": number(staleFor),
             "stale_serve_remaining": number(staleServeRemaining),
             "warning": warning.map { .string($0) } ?? .null,
-            "generation": .int(Int(generation)), "queries": .int(queries),
+            "generation": .int(Int(generation)), "queries": .int(queries), "failures": .int(failures),
         ])
     }
 }

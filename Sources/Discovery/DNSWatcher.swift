@@ -31,6 +31,8 @@ public final class DNSWatcher: Sendable {
         var lastError: String?
         var lastQueryAt: ContinuousClock.Instant?
         var queries = 0
+        /// Queries that failed (negative answers are answers, not failures).
+        var failures = 0
         /// Which refresh loop owns the entry; `refreshNow` starts a new one, and an older one that wakes up
         /// sees the number changed and ends.
         var loop = 0
@@ -186,6 +188,7 @@ public final class DNSWatcher: Sendable {
         public let lastError: String?
         public let lastQueryAt: ContinuousClock.Instant?
         public let queries: Int
+        public let failures: Int
         /// A problem with the server's answers that is not an error, such as silent truncation.
         public internal(set) var warning: String? = nil
     }
@@ -196,7 +199,8 @@ public final class DNSWatcher: Sendable {
             state.entries.keys.sorted().compactMap { key in
                 state.entries[key].map {
                     NameStatus(kind: $0.kind, snapshot: $0.state.snapshot, lastError: $0.lastError,
-                               lastQueryAt: $0.lastQueryAt, queries: $0.queries, warning: $0.warning)
+                               lastQueryAt: $0.lastQueryAt, queries: $0.queries, failures: $0.failures,
+                               warning: $0.warning)
                 }
             }
         }
@@ -279,6 +283,7 @@ public final class DNSWatcher: Sendable {
                 case .failure(let error):
                     decision = entry.state.queryFailed(error: error.message, now: now, random: random)
                     entry.lastError = error.message
+                    entry.failures += 1
                 }
                 entry.lastQueryAt = now
                 entry.queries += 1

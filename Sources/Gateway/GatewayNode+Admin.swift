@@ -34,6 +34,9 @@ extension GatewayNode {
             notify: { node.notify?.counters ?? [:] },
             nodeID: ProcessInfo.processInfo.hostName)
         runtime.lastReload = { node.lastReload }
+        runtime.requestMetrics = node.requestMetrics.registry
+        runtime.traffic = { node.requestMetrics.traffic }
+        runtime.ejections = { name in node.health.monitor(named: name)?.ejectionHistory }
         return runtime
     }
 
@@ -87,7 +90,8 @@ extension GatewayNode {
             nextRefreshIn: seconds(snapshot.nextRefresh - now),
             refreshedAgo: snapshot.refreshedAt.map { seconds(now - $0) }, status: state, lastError: lastError,
             staleFor: staleFor, staleServeRemaining: staleServeRemaining, warning: status.warning,
-            generation: snapshot.generation, queries: status.queries)
+            generation: snapshot.generation, queries: status.queries,
+            failures: status.failures)
     }
 
 }

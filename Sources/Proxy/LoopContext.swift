@@ -16,8 +16,11 @@ final class LoopContext {
     /// Access-log lines formatted on this loop, not yet handed to the writer.
     private var logBuffer: [UInt8] = []
     private var logLines = 0
+    /// Finished requests not yet handed to the observer (metrics).
+    private var observed: [AccessLogEntry] = []
     private var logFlushTask: Scheduled<Void>? = nil
     static let logChunkBytes = 64 << 10
+    static let observedBatch = 1024
 
     /// Response head endings, built once: relaying a head adds one of these instead of rewriting it.
     let tailKeepAlive: ByteBuffer
@@ -63,13 +66,19 @@ final class LoopContext {
 
     // MARK: Access log
 
-    /// Formats `entry` into this loop's buffer; the buffer goes to the writer at 64 KiB or within 100 ms.
+    /// Formats `entry` into this loop's buffer and keeps it for the observer; both go on at 64 KiB of lines, 1,024
+    /// requests, or within 100 ms.
     func log(_ entry: AccessLogEntry) {
-        guard let accessLog = shared.accessLog else { return }
-        if logBuffer.capacity == 0 { logBuffer.reserveCapacity(Self.logChunkBytes + 4096) }
-        accessLog.format.write(entry, into: &logBuffer)
-        logLines += 1
-        if logBuffer.count >= Self.logChunkBytes {
+        if let accessLog = shared.accessLog {
+            if logBuffer.capacity == 0 { logBuffer.reserveCapacity(Self.logChunkBytes + 4096) }
+            accessLog.format.write(entry, into: &logBuffer)
+            logLines += 1
+        }
+        if shared.observer != nil {
+            if observed.capacity == 0 { observed.reserveCapacity(Self.observedBatch) }
+            observed.append(entry)
+        }
+        if logBuffer.count >= Self.logChunkBytes || observed.count >= Self.observedBatch {
             flushLog()
         } else if logFlushTask == nil {
             logFlushTask = eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { [self] in
@@ -79,12 +88,17 @@ final class LoopContext {
         }
     }
 
-    /// Hands the lines formatted so far to the writer.
+    /// Hands the lines formatted so far to the writer, and the requests to the observer.
     func flushLog() {
-        guard let accessLog = shared.accessLog, logLines > 0 else { return }
-        accessLog.submit(logBuffer, lines: logLines)
-        logBuffer = []
-        logLines = 0
+        if let accessLog = shared.accessLog, logLines > 0 {
+            accessLog.submit(logBuffer, lines: logLines)
+            logBuffer = []
+            logLines = 0
+        }
+        if let observer = shared.observer, !observed.isEmpty {
+            observer.observe(observed)
+            observed = []
+        }
     }
 
     private func sweep() {

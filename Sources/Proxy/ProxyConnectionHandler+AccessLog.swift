@@ -7,8 +7,9 @@ import Balancer
 import NIOCore
 import NIOHTTP1
 
-/// Filling in the access-log line of the current exchange. Every call returns at once when the access log is
-/// off (`exchange.log` is nil); the line is written once, when the exchange ends or the connection goes.
+/// Filling in the access-log entry of the current exchange, for the access log and the metrics. Every call returns
+/// at once when neither is on (`exchange.log` is nil); the entry is finished once, when the exchange ends or the
+/// connection goes.
 ///
 /// Each hook changes the entry in one access (`updateLog`): every separate `exchange.log?.x = …` on this class's
 /// stored property would pay a dynamic exclusivity check of its own.
@@ -21,7 +22,7 @@ extension ProxyConnectionHandler {
     }
 
     func logStart(method: HTTPMethod, uri: String) {
-        guard loop.shared.accessLog != nil else { return }
+        guard loop.shared.recordsRequests else { return }
         exchange.log = AccessLogEntry(startedAt: Self.wallClockMilliseconds(), clientIP: clientIPText,
                                       method: method.rawValue, uri: uri)
         exchange.logStarted = .now()

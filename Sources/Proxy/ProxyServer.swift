@@ -39,6 +39,8 @@ public final class ProxyServer: Sendable {
         public var backlog: Int32
         /// One line per request (`access_log`); nil when off.
         public var accessLog: AccessLog? = nil
+        /// Receives finished requests in batches (metrics); nil when off.
+        public var observer: (any RequestObserver)? = nil
 
         public init(
             host: String = "0.0.0.0",
@@ -91,7 +93,7 @@ public final class ProxyServer: Sendable {
     public init(settings: Settings, configuration: ProxyConfiguration, logger: Logger = Logger(label: "switchyard.proxy")) {
         self.settings = settings
         self.shared = ServerShared(configuration: configuration, pool: settings.pool, logger: logger, workers: settings.workers,
-                                   accessLog: settings.accessLog)
+                                   accessLog: settings.accessLog, observer: settings.observer)
     }
 
     /// The configuration snapshot new requests use.

@@ -11,12 +11,19 @@ final class ServerShared: Sendable {
     let workers: Int
     /// Where request lines go; nil when the access log is off.
     let accessLog: AccessLog?
+    /// Where finished requests go for metrics; nil when nothing observes them.
+    let observer: (any RequestObserver)?
+    /// Requests are followed from head to end (an access-log entry is filled in) for the log or the observer.
+    let recordsRequests: Bool
 
-    init(configuration: ProxyConfiguration, pool: PoolSettings, logger: Logger, workers: Int, accessLog: AccessLog? = nil) {
+    init(configuration: ProxyConfiguration, pool: PoolSettings, logger: Logger, workers: Int, accessLog: AccessLog? = nil,
+         observer: (any RequestObserver)? = nil) {
         self.configuration = ManagedAtomic(configuration)
         self.pool = pool
         self.logger = logger
         self.workers = workers
         self.accessLog = accessLog
+        self.observer = observer
+        self.recordsRequests = accessLog != nil || observer != nil
     }
 }

@@ -13,7 +13,7 @@ import Testing
         let snapshot = NameSnapshot(name: "api.test", content: .addresses([IPAddress("10.0.0.1")!]), status: state,
                                     generation: 3, refreshedAt: now - .seconds(40), nextRefresh: now + .seconds(1),
                                     ttl: 30)
-        return DNSWatcher.NameStatus(kind: .addresses, snapshot: snapshot, lastError: nil, lastQueryAt: now, queries: 5,
+        return DNSWatcher.NameStatus(kind: .addresses, snapshot: snapshot, lastError: nil, lastQueryAt: now, queries: 5, failures: 0,
                                      warning: warning)
     }
 

@@ -1,6 +1,7 @@
 import Atomics
 import Balancer
 import Dispatch
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import Proxy
@@ -41,6 +42,8 @@ public final class UpstreamHealthMonitor: Sendable {
         var members: Set<Address> = []
         var generation: UInt64 = 0
         var seed: UInt64
+        /// Ejections of the last 10 minutes (the dashboard's timeline) and per-address totals (`/metrics`).
+        var history = EjectionHistory()
 
         func isOut(_ address: Address) -> Bool {
             if holds[address] != nil { return true }
@@ -268,6 +271,9 @@ public final class UpstreamHealthMonitor: Sendable {
     /// the upstream's panic threshold).
     public var isPanicking: Bool { balancer.ring.isPanicking }
 
+    /// The ejection history: running ejections, those that ended in the last 10 minutes, and totals per address.
+    public var ejectionHistory: EjectionHistory { state.withLockedValue { $0.history } }
+
     /// The addresses the probes currently cover.
     public var probedAddresses: Set<Address> {
         state.withLockedValue { Set($0.scheduler?.entries.keys.map { $0 } ?? []) }
@@ -403,6 +409,7 @@ public final class UpstreamHealthMonitor: Sendable {
                 "for": "\(until - now)",
             ])
             balancer.stopPicking(address)
+            s.history.ejected(address, reason: cause, at: Date().timeIntervalSince1970)
             change = { _ = balancer.eject(address, until: until, now: now) }
             // Passes seen before the ejection do not count towards bringing it back.
             s.scheduler?.resetCounters(address)
@@ -412,6 +419,7 @@ public final class UpstreamHealthMonitor: Sendable {
             logger.notice("address restored", metadata: [
                 "upstream": "\(balancer.name)", "address": "\(address)", "cause": "\(cause)",
             ])
+            s.history.restored(address, at: Date().timeIntervalSince1970)
             change = { _ = balancer.restore(address, now: now) }
         }
         queue.async(execute: change)

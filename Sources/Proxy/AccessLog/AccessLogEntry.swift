@@ -50,7 +50,7 @@ public struct AccessLogEntry: Sendable {
         /// names was served stale (DNS failing) or held (a negative answer): traffic flowed on old records.
         public static let servedStaleDNS = Flags(rawValue: 1 << 5)
 
-        static let names: [(Flags, String)] = [
+        public static let names: [(Flags, String)] = [
             (.noHealthyUpstream, "UH"), (.upstreamConnectionFailure, "UF"), (.upstreamTimeout, "UT"),
             (.retriesExhausted, "URX"), (.clientDisconnected, "DC"), (.servedStaleDNS, "DS"),
         ]

@@ -1,0 +1,168 @@
+import Admin
+import Balancer
+import Prometheus
+import Proxy
+
+/// Records finished requests into a Prometheus registry: counts and latency histograms by service, route and status
+/// class; connect and time-to-first-byte histograms and try outcomes by upstream address; retries; flags.
+///
+/// Used by one thread at a time (`RequestMetrics`' recorder thread), so its series caches need no lock. Address series
+/// are dropped once the address has been out of its upstream's ring and unseen for `addressGrace`, so label
+/// cardinality stays bounded when DNS churns.
+struct RequestRecorder: Sendable {
+    static let buckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2) + .microseconds(500), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+        .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
+    ]
+    static var bucketSeconds: [Double] {
+        buckets.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
+    }
+
+    private struct AddressKey: Hashable {
+        var upstream: String
+        var address: Address
+    }
+
+    private struct AddressSeries {
+        var connect: DurationHistogram
+        var ttfb: DurationHistogram
+        var tries: [String: Counter] = [:]
+        var lastSeen: ContinuousClock.Instant
+    }
+
+    let registry: PrometheusCollectorRegistry
+    let addressGrace: Duration
+    /// Whether an address is in its upstream's ring now (an address still in DNS keeps its series).
+    let present: @Sendable (_ upstream: String, _ address: Address) -> Bool
+
+    private var requests: [String: Counter] = [:]
+    private var durations: [String: DurationHistogram] = [:]
+    private var retries: [String: Counter] = [:]
+    private var flags: [String: Counter] = [:]
+    private var addresses: [AddressKey: AddressSeries] = [:]
+    private(set) var traffic: [String: ServiceTraffic] = [:]
+
+    init(registry: PrometheusCollectorRegistry, addressGrace: Duration,
+         present: @escaping @Sendable (String, Address) -> Bool) {
+        self.registry = registry
+        self.addressGrace = addressGrace
+        self.present = present
+    }
+
+    private static var requestsName: MetricNameDescriptor {
+        MetricNameDescriptor(
+        namespace: "switchyard", metricName: "http_requests", unitName: "total",
+        helpText: "Requests answered, by service, route and status class (1xx..5xx).")
+    }
+    private static var durationName: MetricNameDescriptor {
+        MetricNameDescriptor(
+        namespace: "switchyard", metricName: "http_request_duration", unitName: "seconds",
+        helpText: "Time from the request head to the end of the response, by service and route.")
+    }
+    private static var retriesName: MetricNameDescriptor {
+        MetricNameDescriptor(
+        namespace: "switchyard", metricName: "http_retries", unitName: "total",
+        helpText: "Tries after the first, by service.")
+    }
+    private static var flagsName: MetricNameDescriptor {
+        MetricNameDescriptor(
+        namespace: "switchyard", metricName: "http_flagged_requests", unitName: "total",
+        helpText: "Requests by access-log flag: UH, UF, UT, URX, DC, DS (served on stale DNS).")
+    }
+    private static var connectName: MetricNameDescriptor {
+        MetricNameDescriptor(
+        namespace: "switchyard", metricName: "upstream_connect_duration", unitName: "seconds",
+        helpText: "Wait for an upstream connection per try (about 0 from the keep-alive pool), by address.")
+    }
+    private static var ttfbName: MetricNameDescriptor {
+        MetricNameDescriptor(
+        namespace: "switchyard", metricName: "upstream_ttfb", unitName: "seconds",
+        helpText: "Time from sending the request to the upstream's response head, by address.")
+    }
+    private static var triesName: MetricNameDescriptor {
+        MetricNameDescriptor(
+        namespace: "switchyard", metricName: "upstream_tries", unitName: "total",
+        helpText: "Tries by upstream address and outcome (ok, connect_failed, timeout, ...).")
+    }
+
+    mutating func record(_ entry: AccessLogEntry, now: ContinuousClock.Instant) {
+        let service = entry.service ?? ""
+        let route = entry.route ?? ""
+        let seconds = entry.totalMilliseconds / 1000
+        let code = entry.status >= 100 && entry.status < 600 ? "\(entry.status / 100)xx" : "other"
+        let key = service + "\u{0}" + route
+        let requestKey = key + "\u{0}" + code
+        if requests[requestKey] == nil {
+            requests[requestKey] = registry.makeCounter(
+                descriptor: Self.requestsName, labels: [("service", service), ("route", route), ("code", code)])
+        }
+        requests[requestKey]?.increment()
+        if durations[key] == nil {
+            durations[key] = registry.makeDurationHistogram(
+                descriptor: Self.durationName, labels: [("service", service), ("route", route)], buckets: Self.buckets)
+        }
+        durations[key]?.record(Self.duration(milliseconds: entry.totalMilliseconds))
+        if entry.tries.count > 1 {
+            if retries[service] == nil {
+                retries[service] = registry.makeCounter(descriptor: Self.retriesName, labels: [("service", service)])
+            }
+            retries[service]?.increment(by: Int64(entry.tries.count - 1))
+        }
+        for (flag, name) in AccessLogEntry.Flags.names where entry.flags.contains(flag) {
+            if flags[name] == nil {
+                flags[name] = registry.makeCounter(descriptor: Self.flagsName, labels: [("flag", name)])
+            }
+            flags[name]?.increment()
+        }
+        if !service.isEmpty {
+            traffic[service, default: ServiceTraffic(name: service, bucketBounds: Self.bucketSeconds)]
+                .add(seconds: seconds, status: entry.status)
+        }
+        guard let upstream = entry.upstream else { return }
+        for attempt in entry.tries {
+            let addressKey = AddressKey(upstream: upstream, address: attempt.address)
+            var series = addresses[addressKey] ?? makeSeries(addressKey, now: now)
+            series.lastSeen = now
+            if let connect = attempt.connectMilliseconds { series.connect.record(Self.duration(milliseconds: connect)) }
+            if let ttfb = attempt.ttfbMilliseconds { series.ttfb.record(Self.duration(milliseconds: ttfb)) }
+            if series.tries[attempt.outcome] == nil {
+                series.tries[attempt.outcome] = registry.makeCounter(
+                    descriptor: Self.triesName,
+                    labels: [("upstream", upstream), ("address", attempt.address.description), ("outcome", attempt.outcome)])
+            }
+            series.tries[attempt.outcome]?.increment()
+            addresses[addressKey] = series
+        }
+    }
+
+    private func makeSeries(_ key: AddressKey, now: ContinuousClock.Instant) -> AddressSeries {
+        let labels = [("upstream", key.upstream), ("address", key.address.description)]
+        return AddressSeries(
+            connect: registry.makeDurationHistogram(descriptor: Self.connectName, labels: labels, buckets: Self.buckets),
+            ttfb: registry.makeDurationHistogram(descriptor: Self.ttfbName, labels: labels, buckets: Self.buckets),
+            lastSeen: now)
+    }
+
+    /// Drops the series of addresses that left their upstream's ring and saw no request for `addressGrace`.
+    /// Returns how many addresses were dropped.
+    @discardableResult
+    mutating func sweep(now: ContinuousClock.Instant) -> Int {
+        var dropped = 0
+        for (key, series) in addresses where now - series.lastSeen > addressGrace && !present(key.upstream, key.address) {
+            registry.unregisterDurationHistogram(series.connect)
+            registry.unregisterDurationHistogram(series.ttfb)
+            for counter in series.tries.values { registry.unregisterCounter(counter) }
+            addresses[key] = nil
+            dropped += 1
+        }
+        return dropped
+    }
+
+    /// Addresses with series now.
+    var addressCount: Int { addresses.count }
+
+    static func duration(milliseconds: Double) -> Duration {
+        .nanoseconds(Int64((milliseconds * 1e6).rounded()))
+    }
+}
