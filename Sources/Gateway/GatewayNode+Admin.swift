@@ -34,8 +34,8 @@ extension GatewayNode {
             notify: { node.notify?.counters ?? [:] },
             nodeID: ProcessInfo.processInfo.hostName)
         runtime.lastReload = { node.lastReload }
-        runtime.requestMetrics = node.requestMetrics.registry
-        runtime.traffic = { node.requestMetrics.traffic }
+        runtime.requestMetrics = node.requestMetrics?.registry
+        runtime.traffic = { node.requestMetrics?.traffic ?? [] }
         runtime.ejections = { name in node.health.monitor(named: name)?.ejectionHistory }
         return runtime
     }

@@ -30,7 +30,7 @@ public final class GatewayNode: Sendable {
     /// Circuit breakers and active probes, one monitor per upstream; operator overrides go here.
     public let health: HealthMonitors
     /// Request counts and latency histograms, recorded off the request path (`/metrics`, the dashboard).
-    public let requestMetrics: RequestMetrics
+    public let requestMetrics: RequestMetrics?
     public let proxy: ProxyServer
     private let tlsContexts: UpstreamTLSContexts
     /// The certificate of `ssl` proxy listeners, replaced by `reloadCertificates()`; nil without one.
@@ -94,9 +94,9 @@ public final class GatewayNode: Sendable {
         var proxySettings = ProxyServer.Settings(listeners: listeners, workers: workers,
                                                  pool: GatewayNode.poolSettings(settings))
         let registry = upstreams
-        requestMetrics = RequestMetrics(present: { upstream, address in
+        requestMetrics = settings.requestMetrics ? RequestMetrics(present: { upstream, address in
             registry.balancer(named: upstream)?.ring.addresses.contains { $0.address == address } ?? false
-        })
+        }) : nil
         proxySettings.observer = requestMetrics
         if let destination = settings.accessLog {
             do throws(AccessLogError) {
@@ -105,7 +105,7 @@ public final class GatewayNode: Sendable {
                     format: AccessLogFormat(rawValue: settings.accessLogFormat) ?? .json)
             } catch {
                 resolver.shutdown()
-                requestMetrics.stop()
+                requestMetrics?.stop()
                 throw GatewayError(error.message)
             }
         }
@@ -231,7 +231,7 @@ public final class GatewayNode: Sendable {
             logger.warning("proxy did not stop cleanly", metadata: ["error": "\(error)"])
         }
         proxy.settings.accessLog?.stop()
-        requestMetrics.stop()
+        requestMetrics?.stop()
         await notify?.stop()
         health.stop()
         upstreams.stop()

@@ -102,6 +102,9 @@ public struct NodeSettings: Sendable, Hashable {
     public var accessLog: String?
     /// `json` (the default) or `text` (`access_log_format`).
     public var accessLogFormat: String
+    /// Request counts and latency histograms for `/metrics` and the dashboard (`request_metrics`, on by default;
+    /// off saves their cost per request, about that of the access log's bookkeeping).
+    public var requestMetrics: Bool
 
     public init() {
         proxyListen = [ListenAddress(host: "0.0.0.0", port: 8000)]
@@ -146,6 +149,7 @@ public struct NodeSettings: Sendable, Hashable {
         stateFile = nil
         accessLog = nil
         accessLogFormat = "json"
+        requestMetrics = true
     }
 
     public static let defaults = NodeSettings()
@@ -161,7 +165,7 @@ public struct NodeSettings: Sendable, Hashable {
         "client_max_header_count", "client_max_uri_length",
         "upstream_keepalive_pool_size", "upstream_keepalive_idle_timeout", "upstream_keepalive_max_requests",
         "upstream_max_connections", "upstream_tls_trusted_certificate", "control_socket", "drain_timeout",
-        "state_file", "access_log", "access_log_format",
+        "state_file", "access_log", "access_log_format", "request_metrics",
     ]
 
     /// Applies layers from lowest to highest precedence over the defaults; every bad value in every layer is
@@ -412,6 +416,12 @@ public struct NodeSettings: Sendable, Hashable {
             let format = value.trimmingCharacters(in: .whitespaces).lowercased()
             guard format == "json" || format == "text" else { return "expected json or text, got \"\(value)\"" }
             accessLogFormat = format
+        case "request_metrics":
+            switch value.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "true", "on", "yes", "1": requestMetrics = true
+            case "false", "off", "no", "0": requestMetrics = false
+            default: return "expected on or off, got \"\(value)\""
+            }
         case "state_file":
             let path = value.trimmingCharacters(in: .whitespaces)
             stateFile = path.isEmpty || path == "off" ? nil : path

@@ -44,6 +44,7 @@ final class AdminHarness: Sendable {
         struct Answer {
             let status: HTTPResponse.Status
             let text: String
+            var headers: HTTPFields = [:]
             var json: [String: Any] {
                 (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
             }
@@ -53,13 +54,14 @@ final class AdminHarness: Sendable {
 
         @discardableResult
         func send(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil,
-                  token: String? = nil) async throws -> Answer {
+                  token: String? = nil, authorization: String? = nil) async throws -> Answer {
             var headers: HTTPFields = [:]
             if body != nil { headers[.contentType] = "application/json" }
             if let token { headers[.authorization] = "Bearer \(token)" }
+            if let authorization { headers[.authorization] = authorization }
             let response = try await client.execute(uri: uri, method: method, headers: headers,
                                                     body: body.map { ByteBuffer(string: $0) })
-            return Answer(status: response.status, text: String(buffer: response.body))
+            return Answer(status: response.status, text: String(buffer: response.body), headers: response.headers)
         }
     }
 }
