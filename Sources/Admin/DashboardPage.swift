@@ -116,7 +116,7 @@ enum DashboardPage {
     <section id="upstreams" aria-labelledby="upstreams-h">
       <h2 id="upstreams-h">Upstreams</h2>
       <p class="muted">Share: <span class="swatch act"></span> picks in the last 30 s, <span class="swatch cfg"></span> configured
-        (weight ÷ sum of weights). Timeline: <span class="swatch sw-warn"></span> ended ejection,
+        (weight ÷ sum of the weights in the priority group that gets traffic now). Timeline: <span class="swatch sw-warn"></span> ended ejection,
         <span class="swatch sw-bad"></span> still ejected.</p>
       <div id="up-list"></div>
       <p id="up-empty" class="muted card" hidden>No upstreams.</p>
@@ -315,11 +315,14 @@ enum DashboardPage {
       const addrs = arr(up.addresses), key = a => name + ' ' + str(a.address);
       const deltas = addrs.map(a => windowed(x => x.addr.get(key(a))?.requests_total));
       const picks = deltas.reduce((t, x) => t + (x ? x.d : 0), 0);
-      const weights = addrs.reduce((t, a) => t + (isNum(a.weight) && a.weight > 0 ? a.weight : 0), 0);
+      // SRV priority: only the group that gets traffic now (lowest priority) shares it; the others expect none.
+      const active = isNum(up.active_priority) ? up.active_priority : null;
+      const inActive = a => active === null || a.priority === active;
+      const weights = addrs.reduce((t, a) => t + (inActive(a) && isNum(a.weight) && a.weight > 0 ? a.weight : 0), 0);
       b.tbody.replaceChildren(...addrs.map((a, i) => {
         const fails = windowed(x => x.addr.get(key(a))?.failures_total), health = str(a.health);
         const actual = picks > 0 && deltas[i] ? deltas[i].d / picks : null;
-        const cfg = weights > 0 && isNum(a.weight) ? Math.max(0, a.weight) / weights : null;
+        const cfg = weights > 0 && isNum(a.weight) ? (inActive(a) ? Math.max(0, a.weight) / weights : 0) : null;
         return h('tr', {'data-upstream': name, 'data-address': str(a.address), 'data-health': health},
           h('th', {scope: 'row'}, h('code', {}, str(a.address))),
           h('td', {}, healthBadge(a, health, last)),
