@@ -19,6 +19,17 @@ struct RequestRecorder: Sendable {
         buckets.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
     }
 
+    /// Series keys as plain structs: a lookup hashes the names already held, and builds no string.
+    private struct RouteKey: Hashable {
+        var service: String
+        var route: String
+    }
+
+    private struct RequestKey: Hashable {
+        var route: RouteKey
+        var statusClass: Int
+    }
+
     private struct AddressKey: Hashable {
         var upstream: String
         var address: Address
@@ -36,8 +47,8 @@ struct RequestRecorder: Sendable {
     /// Whether an address is in its upstream's ring now (an address still in DNS keeps its series).
     let present: @Sendable (_ upstream: String, _ address: Address) -> Bool
 
-    private var requests: [String: Counter] = [:]
-    private var durations: [String: DurationHistogram] = [:]
+    private var requests: [RequestKey: Counter] = [:]
+    private var durations: [RouteKey: DurationHistogram] = [:]
     private var retries: [String: Counter] = [:]
     private var flags: [String: Counter] = [:]
     private var addresses: [AddressKey: AddressSeries] = [:]
@@ -90,10 +101,11 @@ struct RequestRecorder: Sendable {
         let service = entry.service ?? ""
         let route = entry.route ?? ""
         let seconds = entry.totalMilliseconds / 1000
-        let code = entry.status >= 100 && entry.status < 600 ? "\(entry.status / 100)xx" : "other"
-        let key = service + "\u{0}" + route
-        let requestKey = key + "\u{0}" + code
+        let statusClass = entry.status >= 100 && entry.status < 600 ? entry.status / 100 : 0
+        let key = RouteKey(service: service, route: route)
+        let requestKey = RequestKey(route: key, statusClass: statusClass)
         if requests[requestKey] == nil {
+            let code = statusClass == 0 ? "other" : "\(statusClass)xx"
             requests[requestKey] = registry.makeCounter(
                 descriptor: Self.requestsName, labels: [("service", service), ("route", route), ("code", code)])
         }
