@@ -29,8 +29,12 @@ extension AdminAPI {
         func seconds(_ d: Duration) -> Double {
             ((Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) * 1000).rounded() / 1000
         }
+        // As the access log and the metrics name it: the upstream entity, or `host:port` for a plain host.
         var upstreamOfService: [String: String] = [:]
-        for service in snapshot.config.services { upstreamOfService[service.name ?? ""] = service.host }
+        for service in snapshot.config.services {
+            upstreamOfService[service.displayName] = snapshot.config.upstream(forServiceHost: service.host)?.name
+                ?? "\(service.host):\(service.port)"
+        }
         let services: [JSONValue] = runtime.traffic().map { traffic in
             var buckets: [JSONValue] = zip(traffic.bucketBounds, traffic.bucketCounts).map { bound, count in
                 .object(["le": .double(bound), "count": .int(count)])

@@ -54,6 +54,10 @@ extension AdminAPI {
                         value, [("outcome", outcome)])
             }
         }
+        if let value = counters["request_metrics_dropped"] {
+            counter("request_metrics_dropped_total",
+                    "Finished requests not recorded in the request series because the recorder was behind.", value)
+        }
         let snapshot = store.snapshot
         gauge("configuration_generation", "Configuration version in force (database generation).",
               Double(snapshot.generation))

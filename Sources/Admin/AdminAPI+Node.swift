@@ -29,6 +29,7 @@ extension AdminAPI {
                 + Double(uptime.components.attoseconds) / 1e18),
             "started_at": .double(startedAt.timeIntervalSince1970.rounded()),
             "node_id": .string(runtime.nodeID),
+            "version": .string(runtime.version),
             "configuration_generation": .int(snapshot.generation),
             "configuration_hash": .string(hashes.hash(generation: snapshot.generation, config: snapshot.config)),
             "server": .object(server),

@@ -1,10 +1,12 @@
 import ArgumentParser
+import Gateway
 
 @main
 struct Switchyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard",
         abstract: "A DNS/SRV-driven service-discovery load balancer and API gateway.",
+        version: SwitchyardVersion.current,
         subcommands: [StartCommand.self, ResolveCommand.self, WatchCommand.self, DemoBackendCommand.self,
                       ConfigCommand.self, MigrationsCommand.self, AdminTokenCommand.self]
     )

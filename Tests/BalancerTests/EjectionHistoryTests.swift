@@ -21,6 +21,16 @@ struct EjectionHistoryTests {
         #expect(history.recent(now: 1700).count == 2)
     }
 
+    @Test("an address that leaves DNS while out ends its ejection, saying why")
+    func leftDNS() {
+        var history = EjectionHistory()
+        history.ejected(v4(1), reason: "passive", at: 10)
+        history.left(v4(1), at: 20)
+        #expect(history.ejections == [.init(address: v4(1), start: 10, end: 20, reason: "passive; left DNS")])
+        history.left(v4(2), at: 21)
+        #expect(history.ejections.count == 1)
+    }
+
     @Test("over capacity, ended ejections go first")
     func capacity() {
         var history = EjectionHistory(window: 600, capacity: 3)

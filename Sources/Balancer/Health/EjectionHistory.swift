@@ -42,6 +42,16 @@ public struct EjectionHistory: Sendable, Equatable {
         trim(now: now)
     }
 
+    /// The address left the ring while out (DNS dropped it): its ejection ends here, saying so, so the timeline
+    /// does not show it out for ever.
+    public mutating func left(_ address: Address, at now: Double) {
+        if let i = ejections.lastIndex(where: { $0.address == address && $0.end == nil }) {
+            ejections[i].end = now
+            ejections[i].reason += "; left DNS"
+        }
+        trim(now: now)
+    }
+
     /// Ejections running now or ended within the window.
     public func recent(now: Double) -> [Ejection] {
         ejections.filter { ($0.end ?? now) >= now - window }

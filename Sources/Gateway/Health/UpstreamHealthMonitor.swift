@@ -380,9 +380,11 @@ public final class UpstreamHealthMonitor: Sendable {
         let outside = Set(s.breakers.keys).union(s.holds.keys).subtracting(members)
         guard !outside.isEmpty else { return }
         let draining = Set(balancer.health.drainingAddresses)
+        let wallClock = Date().timeIntervalSince1970
         for address in outside where !draining.contains(address) {
             s.breakers[address] = nil
             s.holds[address] = nil
+            s.history.left(address, at: wallClock)
         }
         attention.store(s.breakers.count + s.holds.count, ordering: .relaxed)
     }
