@@ -114,21 +114,8 @@ EOF
 # client's seconds for its requests.
 declare -A window=() whole=() seconds=()
 
-# Stops the process under valgrind with SIGTERM and waits (bounded) for callgrind to write its file.
-stop_valgrind() {
-    local pid="$1" i
-    bench_alive "$pid" && kill -TERM "$pid" 2>/dev/null
-    for ((i = 0; i < 1200; i++)); do
-        bench_alive "$pid" || break
-        sleep 0.1
-    done
-    if bench_alive "$pid"; then
-        bench_log "switchyard under valgrind (pid $pid) still running 120 s after SIGTERM; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-    bench_forget "$pid"
-}
+# Stops the process under valgrind with SIGTERM; callgrind writes its file on the way out, which takes a while.
+stop_valgrind() { bench_stop "$1" 120; }
 
 # wait_answer NAME PID PORT ADMIN_PORT: waits (up to 180 s) until the proxy answers GET /small with "ok" and the
 # Admin API answers GET /status, then 2 s more: the Admin API starts after the proxy, and what start-up leaves

@@ -153,17 +153,18 @@ bench_start() {
     bench_record "$BENCH_LAST_PID" "$name"
 }
 
-# Stops one recorded PID: SIGTERM, then SIGKILL after 5 s. Never touches unrecorded PIDs.
+# Stops one recorded PID: SIGTERM, then SIGKILL after GRACE seconds (default 5). Never touches unrecorded PIDs.
+# Usage: bench_stop PID [GRACE]
 bench_stop() {
-    local pid="$1" i
+    local pid="$1" grace="${2:-5}" i
     if bench_alive "$pid"; then
         kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 50; i++)); do
+        for ((i = 0; i < grace * 10; i++)); do
             bench_alive "$pid" || break
             sleep 0.1
         done
         if bench_alive "$pid"; then
-            bench_log "${BENCH_PID_NAME[$pid]:-process} (pid $pid) ignored SIGTERM; sending SIGKILL"
+            bench_log "${BENCH_PID_NAME[$pid]:-process} (pid $pid) still running ${grace} s after SIGTERM; sending SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
         fi
     fi
