@@ -20,14 +20,11 @@ extension AdminAPI {
     /// not in the next one. Totals kept elsewhere (DNS queries, health counters) are counters set to their value.
     func stateMetrics() -> PrometheusCollectorRegistry {
         let r = PrometheusCollectorRegistry()
-        func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
-            MetricNameDescriptor(namespace: "switchyard", metricName: name, helpText: help)
-        }
         func counter(_ name: String, _ help: String, _ value: Int, _ labels: [(String, String)] = []) {
-            r.makeCounter(descriptor: descriptor(name, help), labels: labels).increment(by: Int64(max(0, value)))
+            r.makeCounter(descriptor: .switchyard(name, help: help), labels: labels).increment(by: Int64(max(0, value)))
         }
         func gauge(_ name: String, _ help: String, _ value: Double, _ labels: [(String, String)] = []) {
-            r.makeGauge(descriptor: descriptor(name, help), labels: labels).set(value)
+            r.makeGauge(descriptor: .switchyard(name, help: help), labels: labels).set(value)
         }
         let counters = runtime.counters()
         if let value = counters["connections_accepted"] {

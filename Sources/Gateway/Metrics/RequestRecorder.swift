@@ -62,39 +62,32 @@ struct RequestRecorder: Sendable {
     }
 
     private static var requestsName: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "switchyard", metricName: "http_requests", unitName: "total",
-            helpText: "Requests answered, by service, route and status class (1xx..5xx).")
+        .switchyard("http_requests", unit: "total",
+                    help: "Requests answered, by service, route and status class (1xx..5xx).")
     }
     private static var durationName: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "switchyard", metricName: "http_request_duration", unitName: "seconds",
-            helpText: "Time from the request head to the end of the response, by service and route.")
+        .switchyard("http_request_duration", unit: "seconds",
+                    help: "Time from the request head to the end of the response, by service and route.")
     }
     private static var retriesName: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "switchyard", metricName: "http_retries", unitName: "total",
-            helpText: "Tries after the first, by service.")
+        .switchyard("http_retries", unit: "total",
+                    help: "Tries after the first, by service.")
     }
     private static var flagsName: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "switchyard", metricName: "http_flagged_requests", unitName: "total",
-            helpText: "Requests by access-log flag: UH, UF, UT, URX, DC, DS (served on stale DNS).")
+        .switchyard("http_flagged_requests", unit: "total",
+                    help: "Requests by access-log flag: UH, UF, UT, URX, DC, DS (served on stale DNS).")
     }
     private static var connectName: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "switchyard", metricName: "upstream_connect_duration", unitName: "seconds",
-            helpText: "Wait for an upstream connection per try (about 0 from the keep-alive pool), by address.")
+        .switchyard("upstream_connect_duration", unit: "seconds",
+                    help: "Wait for an upstream connection per try (about 0 from the keep-alive pool), by address.")
     }
     private static var ttfbName: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "switchyard", metricName: "upstream_ttfb", unitName: "seconds",
-            helpText: "Time from sending the request to the upstream's response head, by address.")
+        .switchyard("upstream_ttfb", unit: "seconds",
+                    help: "Time from sending the request to the upstream's response head, by address.")
     }
     private static var triesName: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "switchyard", metricName: "upstream_tries", unitName: "total",
-            helpText: "Tries by upstream address and outcome (ok, connect_failed, timeout, ...).")
+        .switchyard("upstream_tries", unit: "total",
+                    help: "Tries by upstream address and outcome (ok, connect_failed, timeout, ...).")
     }
 
     mutating func record(_ entry: AccessLogEntry, now: ContinuousClock.Instant) {
