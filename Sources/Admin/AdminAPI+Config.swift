@@ -54,7 +54,7 @@ extension AdminAPI {
                 return Response(status: .notModified)
             }
         }
-        return write({ _ in loaded.config }) { snapshot in
+        return await write({ _ in loaded.config }) { snapshot in
             AdminResponse.json(.object([
                 "generation": .int(snapshot.generation),
                 "configuration_hash": .string(hashes.hash(generation: snapshot.generation, config: snapshot.config)),

@@ -24,7 +24,7 @@ extension AdminAPI {
                 await patch(kind, key: context.parameters.get(param) ?? "", request: request)
             }
             router.delete("/\(path)/:\(param)") { _, context in
-                delete(kind, key: context.parameters.get(param) ?? "")
+                await delete(kind, key: context.parameters.get(param) ?? "")
             }
         }
         addNested(router, parent: .services, "services", "service", child: .routes, "routes", "route", field: "service")
@@ -72,7 +72,7 @@ extension AdminAPI {
         }
         router.delete(RouterPath(base + "/:\(param)")) { _, context in
             guard let scope = scope(context) else { return AdminResponse.notFound }
-            return delete(kind, key: context.parameters.get(param) ?? "", parent: scope.parent)
+            return await delete(kind, key: context.parameters.get(param) ?? "", parent: scope.parent)
         }
     }
 
@@ -148,7 +148,7 @@ extension AdminAPI {
         case let .failure(response): return response
         }
         var created: UUID?
-        return write({ config throws(ConfigError) in
+        return await write({ config throws(ConfigError) in
             let result = try editor.create(kind, object, parent: parent, in: config)
             created = result.id
             return result.config
@@ -171,7 +171,7 @@ extension AdminAPI {
         var result: UUID?
         var created = false
         let field = Self.nameField(kind)
-        return write({ config throws(ConfigError) in
+        return await write({ config throws(ConfigError) in
             if let id = EntityLookup.id(kind, key, in: config, parent: parent) {
                 result = id
                 // A path that names the entity keeps that name unless the body sets one (a consumer found
@@ -207,7 +207,7 @@ extension AdminAPI {
             return AdminResponse.notFound
         }
         var missing = false
-        let response = write({ config throws(ConfigError) in
+        let response = await write({ config throws(ConfigError) in
             guard config.entityJSON(kind, id: id) != nil else {
                 missing = true
                 return config
@@ -222,11 +222,11 @@ extension AdminAPI {
 
     /// DELETE answers 204 whether or not the entity existed, as Kong does, so scripts can repeat it safely;
     /// an unknown parent in the path is still 404.
-    func delete(_ kind: EntityKind, key: String, parent: Parent? = nil) -> Response {
+    func delete(_ kind: EntityKind, key: String, parent: Parent? = nil) async -> Response {
         guard let id = EntityLookup.id(kind, Self.decoded(key), in: store.snapshot.config, parent: parent) else {
             return AdminResponse.noContent
         }
-        return write({ config throws(ConfigError) in try editor.delete(kind, id: id, in: config) }) { _ in
+        return await write({ config throws(ConfigError) in try editor.delete(kind, id: id, in: config) }) { _ in
             AdminResponse.noContent
         }
     }

@@ -58,7 +58,7 @@ extension AdminAPI {
         let snapshot = store.snapshot
         gauge("configuration_generation", "Configuration version in force (database generation).",
               Double(snapshot.generation))
-        gauge("database_reachable", "1 when the datastore answers.", store.isReachable ? 1 : 0)
+        gauge("database_reachable", "1 when the datastore answers.", store.health.reachable ? 1 : 0)
 
         let now = ContinuousClock.now
         for upstream in snapshot.config.upstreams.sorted(by: { $0.name < $1.name }) {

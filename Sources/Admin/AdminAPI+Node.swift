@@ -8,7 +8,7 @@ extension AdminAPI {
         router.get("/") { _, _ in
             AdminResponse.json(.object([
                 "tagline": .string("Welcome to switchyard"), "node_id": .string(runtime.nodeID),
-                "configuration": .object(["database": .string(store.path)]),
+                "configuration": .object(["database": .string(store.location)]),
             ]))
         }
         router.get("/status") { _, _ in status() }
@@ -23,7 +23,8 @@ extension AdminAPI {
         let snapshot = store.snapshot
         var server: [String: JSONValue] = [:]
         for (key, value) in runtime.counters() { server[key] = .int(value) }
-        let reachable = store.isReachable
+        let health = store.health
+        let reachable = health.reachable
         return AdminResponse.json(.object([
             "uptime_seconds": .double(Double(uptime.components.seconds)
                 + Double(uptime.components.attoseconds) / 1e18),
@@ -33,7 +34,12 @@ extension AdminAPI {
             "configuration_generation": .int(snapshot.generation),
             "configuration_hash": .string(hashes.hash(generation: snapshot.generation, config: snapshot.config)),
             "server": .object(server),
-            "database": .object(["reachable": .bool(reachable), "path": .string(store.path)]),
+            "database": .object([
+                "reachable": .bool(reachable), "path": .string(store.location),
+                // Started from the cache file while the database was down, and not caught up since.
+                "from_cache": .bool(health.fromCache),
+                "error": health.lastError.map { .string($0) } ?? .null,
+            ]),
             "last_reload": runtime.lastReload().map { report in
                 .object(["ok": .bool(report.ok), "source": .string(report.source),
                          "error": report.error.map { .string($0) } ?? .null,

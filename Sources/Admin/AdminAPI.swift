@@ -12,7 +12,7 @@ import Store
 /// node's one applier puts in force (it orders snapshots by generation, so two writes that commit close together
 /// cannot reach the proxy out of order, whichever listener took them).
 public struct AdminAPI: Sendable {
-    public let store: ConfigStore
+    public let store: any ConfigStore
     public let runtime: AdminRuntime
     /// Require a token on every request even when none is stored (set for non-loopback listeners).
     public let requireToken: Bool
@@ -25,7 +25,7 @@ public struct AdminAPI: Sendable {
     let startedAt: Date
     var editor = EntityEditor()
 
-    public init(store: ConfigStore, runtime: AdminRuntime = AdminRuntime(), requireToken: Bool = false,
+    public init(store: any ConfigStore, runtime: AdminRuntime = AdminRuntime(), requireToken: Bool = false,
                 allow: [IPNetwork] = [], logger: Logger = Logger(label: "switchyard.admin"),
                 onChange: @escaping @Sendable (StoreSnapshot) -> Void) {
         self.store = store
@@ -76,13 +76,20 @@ public struct AdminAPI: Sendable {
 
     /// Runs a change through the store; on success applies it to the node and answers with `respond`.
     func write(_ change: (DeclarativeConfig) throws(ConfigError) -> DeclarativeConfig,
-               respond: (StoreSnapshot) -> Response) -> Response {
+               respond: (StoreSnapshot) -> Response) async -> Response {
         do {
-            let snapshot = try store.update(change)
+            let snapshot = try await store.update(change)
             onChange(snapshot)
             return respond(snapshot)
         } catch let error as ConfigError {
             return AdminResponse.invalid(error)
+        } catch let error as StoreError where error.code == .unavailable {
+            // Reads go on from memory and the proxy goes on serving; only writes need the database.
+            logger.warning("admin write refused: database unreachable", metadata: ["error": "\(error.message)"])
+            return AdminResponse.json(.object([
+                "name": .string("database unavailable"),
+                "message": .string("the database is unreachable, so nothing was written; reads and proxying go on from the last configuration: \(error.message)"),
+            ]), status: .serviceUnavailable)
         } catch {
             logger.error("admin write failed", metadata: ["error": "\(error)"])
             return AdminResponse.message("datastore error: \(error)", status: .internalServerError)

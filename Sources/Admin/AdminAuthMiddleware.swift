@@ -9,7 +9,7 @@ import Store
 /// dashboard: a 401 asks for it with `WWW-Authenticate: Basic`. Failures answer 401/403 with a fixed body that tells nothing about why, and are
 /// logged with the method and path only (never the presented token).
 struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
-    let store: ConfigStore
+    let store: any ConfigStore
     /// Whether a token is required even when none is stored (a non-loopback listener).
     let alwaysRequired: Bool
     let logger: Logger
@@ -18,7 +18,8 @@ struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context,
                 next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard alwaysRequired || store.hasTokens else { return try await next(request, context) }
+        let required = alwaysRequired ? true : await store.hasTokens
+        guard required else { return try await next(request, context) }
         var token = request.headers[Self.tokenHeader]
         if token == nil, let authorization = request.headers[.authorization],
            authorization.lowercased().hasPrefix("bearer ") {
@@ -26,7 +27,8 @@ struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         } else if token == nil, let authorization = request.headers[.authorization] {
             token = Self.basicPassword(authorization)
         }
-        guard let token, !token.isEmpty, let role = store.role(ofToken: token) else {
+        let role: AdminRole? = if let token, !token.isEmpty { await store.role(ofToken: token) } else { nil }
+        guard let role else {
             logger.warning("admin request refused: missing or unknown token",
                            metadata: ["method": "\(request.method)", "path": "\(request.uri.path)"])
             var refusal = AdminResponse.message("Unauthorized", status: .unauthorized)

@@ -1,260 +1,64 @@
 import Config
-import Foundation
-import GRDB
-import Synchronization
 
-/// The configuration database: entities as rows in one SQLite file, written in transactions, with the whole
-/// configuration kept in memory as a `StoreSnapshot` refreshed after every commit.
+/// Where a node's entities and Admin API tokens live: one SQLite file (`SQLiteStore`, one node) or a PostgreSQL
+/// database shared by a cluster (`PostgresStore`). The Admin API, the node and the commands see only this.
 ///
-/// One writer at a time: `update` runs the change, the database write and the publication of the new snapshot
-/// under one lock, so a change is always computed from the latest committed configuration.
-public final class ConfigStore: Sendable {
-    public let path: String
-    private let database: DatabaseQueue
-    private let current: Mutex<StoreSnapshot>
-    private let writer = NSLock()
+/// Reads come from memory (`snapshot`), so the proxy and Admin API reads never wait for the database and keep
+/// working while it is down. Writes compute the change from the latest committed configuration, all or nothing.
+public protocol ConfigStore: AnyObject, Sendable {
+    /// The database, for messages and `/status` (a PostgreSQL URL without its password).
+    var location: String { get }
 
-    /// Opens (creating if needed) the database at `path` (`:memory:` for one that lives only in memory). With
-    /// `migrate` the schema is brought up to date; without it an outdated schema is an error that tells the
-    /// operator to run the migrations.
-    public init(path: String, migrate: Bool = true) throws(StoreError) {
-        self.path = path
-        do {
-            var configuration = Configuration()
-            configuration.busyMode = .timeout(5)
-            // ":memory:" keeps everything in memory: the DB-less mode's store, gone at exit.
-            database = path == ":memory:" ? try DatabaseQueue(configuration: configuration)
-                : try DatabaseQueue(path: path, configuration: configuration)
-        } catch {
-            throw StoreError(.unavailable, "cannot open database \(path): \(Self.describe(error))", underlying: error)
-        }
-        if migrate {
-            do {
-                try Schema.migrator.migrate(database)
-            } catch {
-                throw StoreError(.io, "cannot migrate database \(path): \(Self.describe(error))", underlying: error)
-            }
-        } else {
-            let status = try Self.status(database, path: path)
-            guard status.isUpToDate else {
-                throw StoreError(.schemaOutdated, "database \(path) needs migrations \(status.pending.joined(separator: ", ")): run `switchyard migrations up`")
-            }
-        }
-        current = Mutex(StoreSnapshot(config: DeclarativeConfig(), generation: 0))
-        let first = try readSnapshot()
-        current.withLock { $0 = first }
-    }
+    /// The configuration as last committed or caught up with.
+    var snapshot: StoreSnapshot { get }
 
-    /// Applied and pending migrations of the database at `path`, without changing it.
-    public static func migrationStatus(path: String) throws(StoreError) -> MigrationStatus {
-        let queue: DatabaseQueue
-        do {
-            queue = try DatabaseQueue(path: path)
-        } catch {
-            throw StoreError(.unavailable, "cannot open database \(path): \(describe(error))", underlying: error)
-        }
-        return try status(queue, path: path)
-    }
+    /// How the store stands now: reachable or not, started from a cache or not.
+    var health: StoreHealth { get }
 
-    /// Applies pending migrations to the database at `path`; returns those applied now.
-    @discardableResult
-    public static func migrate(path: String) throws(StoreError) -> [String] {
-        let before = try migrationStatus(path: path)
-        do {
-            let queue = try DatabaseQueue(path: path)
-            try Schema.migrator.migrate(queue)
-        } catch {
-            throw StoreError(.io, "cannot migrate database \(path): \(describe(error))", underlying: error)
-        }
-        return before.pending
-    }
+    /// Computes a new configuration from the latest committed one and stores it in one transaction. Errors
+    /// thrown by `change` (a `ConfigError` for an invalid entity) pass through unchanged and nothing is written;
+    /// a database that cannot be reached throws `StoreError` with code `unavailable`.
+    func update<E: Error>(_ change: (DeclarativeConfig) throws(E) -> DeclarativeConfig) async throws -> StoreSnapshot
 
-    private static func status(_ queue: DatabaseQueue, path: String) throws(StoreError) -> MigrationStatus {
-        do {
-            let applied = try queue.read { db in try Schema.migrator.appliedMigrations(db) }
-            let done = Set(applied)
-            return MigrationStatus(applied: applied, pending: Schema.identifiers.filter { !done.contains($0) })
-        } catch {
-            throw StoreError(.io, "cannot read migrations of \(path): \(describe(error))", underlying: error)
-        }
-    }
+    /// Re-reads the database (after another process changed it) and publishes what it holds.
+    func reload() async throws(StoreError) -> StoreSnapshot
 
-    /// The configuration as last committed.
-    public var snapshot: StoreSnapshot { current.withLock { $0 } }
+    /// Creates a token for `name` with `role` and returns it; only its SHA-256 is stored, so this is the one
+    /// time it can be seen. An existing token of the same name is replaced.
+    func createToken(name: String, role: AdminRole) async throws(StoreError) -> String
 
-    /// Whether the database answers a trivial query now.
-    public var isReachable: Bool {
-        (try? database.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
-    }
+    /// Whether any Admin API token exists (then every Admin API request needs one). True when it cannot be
+    /// known, so a failing store never opens the Admin API.
+    var hasTokens: Bool { get async }
 
+    /// The role of a presented token, or nil when no stored token matches.
+    func role(ofToken token: String) async -> AdminRole?
+
+    func tokens() async throws(StoreError) -> [AdminTokenInfo]
+
+    /// Removes a token; returns whether one existed.
+    func removeToken(name: String) async throws(StoreError) -> Bool
+}
+
+extension ConfigStore {
     /// Replaces the whole configuration in one transaction (an import). The configuration must already be
     /// valid (it came from `DeclarativeConfig.parse`); nothing is written if the transaction fails.
     @discardableResult
-    public func replace(with config: DeclarativeConfig) throws(StoreError) -> StoreSnapshot {
+    public func replace(with config: DeclarativeConfig) async throws(StoreError) -> StoreSnapshot {
         do {
-            return try update { _ in config }
+            return try await update { _ in config }
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(.io, "cannot write configuration to \(path): \(error)", underlying: error)
+            throw StoreError(.io, "cannot write configuration to \(location): \(error)", underlying: error)
         }
     }
 
     /// Imports Kong declarative text (YAML or JSON) as the whole configuration, all or nothing: text with any
     /// error throws a `ConfigError` listing every error and leaves the store as it was.
     @discardableResult
-    public func importDeclarative(_ text: String) throws -> (snapshot: StoreSnapshot, warnings: [ConfigIssue]) {
+    public func importDeclarative(_ text: String) async throws -> (snapshot: StoreSnapshot, warnings: [ConfigIssue]) {
         let loaded = try DeclarativeConfig.parse(text)
-        return (try replace(with: loaded.config), loaded.warnings)
-    }
-
-    /// Computes a new configuration from the latest committed one and stores it in one transaction. Errors
-    /// thrown by `change` (a `ConfigError` for an invalid entity) pass through unchanged and nothing is written.
-    @discardableResult
-    public func update<E: Error>(_ change: (DeclarativeConfig) throws(E) -> DeclarativeConfig) throws -> StoreSnapshot {
-        writer.lock()
-        defer { writer.unlock() }
-        let before = current.withLock { $0 }
-        let next = try change(before.config)
-        let generation = before.generation + 1
-        let rows = EntityRow.rows(of: next)
-        do {
-            try database.write { db in
-                try Self.write(rows, generation: generation, db: db)
-            }
-        } catch {
-            throw StoreError(.io, "cannot write configuration to \(path): \(Self.describe(error))", underlying: error)
-        }
-        let snapshot = StoreSnapshot(config: next, generation: generation)
-        current.withLock { $0 = snapshot }
-        return snapshot
-    }
-
-    /// Re-reads the database (after another process changed it) and publishes what it holds.
-    @discardableResult
-    public func reload() throws(StoreError) -> StoreSnapshot {
-        writer.lock()
-        defer { writer.unlock() }
-        let snapshot = try readSnapshot()
-        current.withLock { $0 = snapshot }
-        return snapshot
-    }
-
-    private static func write(_ rows: [EntityRow], generation: Int, db: Database) throws {
-        let now = Date().timeIntervalSince1970
-        var existing: [String: EntityRow] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT id, kind, position, name, json FROM entity") {
-            guard let kind = EntityKind(rawValue: row["kind"]) else { continue }
-            let entity = EntityRow(id: row["id"], kind: kind, position: row["position"], name: row["name"],
-                                   json: row["json"])
-            existing[entity.id] = entity
-        }
-        var keep = Set<String>()
-        for row in rows {
-            keep.insert(row.id)
-            if existing[row.id] == row { continue }
-            try db.execute(sql: """
-                INSERT INTO entity (id, kind, position, name, json, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, position = excluded.position,
-                name = excluded.name, json = excluded.json, updated_at = excluded.updated_at
-                """, arguments: [row.id, row.kind.rawValue, row.position, row.name, row.json, now])
-        }
-        for id in existing.keys where !keep.contains(id) {
-            try db.execute(sql: "DELETE FROM entity WHERE id = ?", arguments: [id])
-        }
-        try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('generation', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                       arguments: [String(generation)])
-    }
-
-    private func readSnapshot() throws(StoreError) -> StoreSnapshot {
-        let rows: [EntityRow]
-        let generation: Int
-        do {
-            (rows, generation) = try database.read { db in
-                let rows = try Row.fetchAll(db, sql: "SELECT id, kind, position, name, json FROM entity").compactMap { row -> EntityRow? in
-                    guard let kind = EntityKind(rawValue: row["kind"]) else { return nil }
-                    return EntityRow(id: row["id"], kind: kind, position: row["position"], name: row["name"],
-                                     json: row["json"])
-                }
-                let generation = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'")
-                return (rows, generation.flatMap { Int($0) } ?? 0)
-            }
-        } catch {
-            throw StoreError(.io, "cannot read configuration from \(path): \(Self.describe(error))", underlying: error)
-        }
-        do {
-            return StoreSnapshot(config: try EntityRow.config(from: rows), generation: generation)
-        } catch {
-            throw StoreError(.corrupt, "stored configuration in \(path) is invalid:\n" + error.issues.map { "  \($0)" }.joined(separator: "\n"),
-                             underlying: error)
-        }
-    }
-
-    // MARK: Admin tokens
-
-    /// Creates a token for `name` with `role` and returns it; only its SHA-256 is stored, so this is the one
-    /// time it can be seen. An existing token of the same name is replaced.
-    public func createToken(name: String, role: AdminRole) throws(StoreError) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let token = TokenHash.newToken(using: &generator)
-        do {
-            try database.write { db in
-                try db.execute(sql: "INSERT OR REPLACE INTO admin_token (name, role, sha256, created_at) VALUES (?, ?, ?, ?)",
-                               arguments: [name, role.rawValue, TokenHash.hex(token), Date().timeIntervalSince1970])
-            }
-        } catch {
-            throw StoreError(.io, "cannot store token \(name): \(Self.describe(error))", underlying: error)
-        }
-        return token
-    }
-
-    /// Whether any Admin API token exists (then every Admin API request needs one). True when the database
-    /// cannot answer, so a failing store never opens the Admin API.
-    public var hasTokens: Bool {
-        do {
-            let count = try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM admin_token") }
-            return (count ?? 0) > 0
-        } catch {
-            return true
-        }
-    }
-
-    /// The role of a presented token, or nil when no stored token matches.
-    public func role(ofToken token: String) -> AdminRole? {
-        let hash = TokenHash.hex(token)
-        let role = try? database.read { db in
-            try String.fetchOne(db, sql: "SELECT role FROM admin_token WHERE sha256 = ?", arguments: [hash])
-        }
-        return role.flatMap { AdminRole(rawValue: $0) }
-    }
-
-    public func tokens() throws(StoreError) -> [AdminTokenInfo] {
-        do {
-            return try database.read { db in
-                try Row.fetchAll(db, sql: "SELECT name, role FROM admin_token ORDER BY name").compactMap { row in
-                    AdminRole(rawValue: row["role"]).map { AdminTokenInfo(name: row["name"], role: $0) }
-                }
-            }
-        } catch {
-            throw StoreError(.io, "cannot read tokens: \(Self.describe(error))", underlying: error)
-        }
-    }
-
-    /// Removes a token; returns whether one existed.
-    @discardableResult
-    public func removeToken(name: String) throws(StoreError) -> Bool {
-        do {
-            return try database.write { db in
-                try db.execute(sql: "DELETE FROM admin_token WHERE name = ?", arguments: [name])
-                return db.changesCount > 0
-            }
-        } catch {
-            throw StoreError(.io, "cannot remove token \(name): \(Self.describe(error))", underlying: error)
-        }
-    }
-
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? DatabaseError { return error.message ?? "\(error.resultCode)" }
-        return "\(error)"
+        return (try await replace(with: loaded.config), loaded.warnings)
     }
 }

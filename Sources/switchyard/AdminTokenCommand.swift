@@ -2,58 +2,64 @@ import ArgumentParser
 import Store
 
 /// `switchyard admin-token create|list|remove`: Admin API tokens. Only a SHA-256 of each token is stored; a
-/// new token is printed once. Once any token exists, every Admin API request needs one.
-struct AdminTokenCommand: ParsableCommand {
+/// new token is printed once. Once any token exists, every Admin API request needs one. With PostgreSQL the
+/// token reaches every node of the cluster.
+struct AdminTokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin-token",
         abstract: "Manage Admin API tokens (roles: admin, read-only).",
         subcommands: [Create.self, List.self, Remove.self]
     )
 
-    struct Create: ParsableCommand {
+    struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create (or replace) a named token and print it once.")
         @Argument(help: "A name for the token (who or what uses it).") var name: String
         @Option(help: "admin or read-only.") var role = "admin"
         @OptionGroup var options: DatabaseOptions
 
-        func run() throws {
+        func run() async throws {
             guard let role = AdminRole(rawValue: role) else {
                 throw ValidationError("--role must be admin or read-only, not \"\(role)\"")
             }
-            let path = try options.settings().database
+            let settings = try options.settings()
             do {
-                let token = try ConfigStore(path: path).createToken(name: name, role: role)
-                print(token)
+                let store = try await StoreOpener.forCommand(settings)
+                defer { Task { await StoreOpener.close(store) } }
+                print(try await store.createToken(name: name, role: role))
             } catch {
                 throw ValidationError(error.message)
             }
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List token names and roles.")
         @OptionGroup var options: DatabaseOptions
 
-        func run() throws {
-            let path = try options.settings().database
+        func run() async throws {
+            let settings = try options.settings()
             do {
-                for token in try ConfigStore(path: path).tokens() { print("\(token.name)\t\(token.role.rawValue)") }
+                let store = try await StoreOpener.forCommand(settings)
+                defer { Task { await StoreOpener.close(store) } }
+                for token in try await store.tokens() { print("\(token.name)\t\(token.role.rawValue)") }
             } catch {
                 throw ValidationError(error.message)
             }
         }
     }
 
-    struct Remove: ParsableCommand {
+    struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove a token.")
         @Argument var name: String
         @OptionGroup var options: DatabaseOptions
 
-        func run() throws {
-            let path = try options.settings().database
+        func run() async throws {
+            let settings = try options.settings()
             let removed: Bool
             do {
-                removed = try ConfigStore(path: path).removeToken(name: name)
+                let store = try await StoreOpener.forCommand(settings)
+                defer { Task { await StoreOpener.close(store) } }
+                removed = try await store.removeToken(name: name)
             } catch {
                 throw ValidationError(error.message)
             }

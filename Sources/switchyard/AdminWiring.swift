@@ -30,10 +30,10 @@ enum AdminWiring {
     /// Admin API tokens (`switchyard admin-token create`): without one the node refuses to start rather than
     /// expose an open Admin API, with or without TLS (TLS protects the traffic, not the API). `tls` comes from
     /// `loadTLS` and serves every `ssl` listener. If one listener cannot start, those already started stop.
-    static func start(settings: NodeSettings, tls: AdminTLS?, store: ConfigStore, node: GatewayNode, logger: Logger,
+    static func start(settings: NodeSettings, tls: AdminTLS?, store: any ConfigStore, node: GatewayNode, logger: Logger,
                       onChange: @escaping @Sendable (StoreSnapshot) -> Void) async throws -> [AdminServer] {
         for listen in settings.adminListen {
-            if let refusal = AdminSecurity.refusal(host: listen.host, port: listen.port, hasTokens: store.hasTokens) {
+            if let refusal = AdminSecurity.refusal(host: listen.host, port: listen.port, hasTokens: await store.hasTokens) {
                 throw StartFailure(refusal)
             }
         }

@@ -5,14 +5,14 @@ import Store
 
 /// `switchyard config import|export`: move a whole configuration between a Kong declarative file and the
 /// database. An import is all-or-nothing: a file with any error changes nothing and every error is listed.
-struct ConfigCommand: ParsableCommand {
+struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Import or export the database's configuration in Kong's declarative format.",
         subcommands: [Import.self, Export.self, ImportTargets.self]
     )
 
-    struct Import: ParsableCommand {
+    struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replace the database's configuration with a declarative file (YAML or JSON).",
             discussion: "Nothing is written unless the whole file is valid. A running node picks the change up on its next reload (SIGHUP) or Admin API write."
@@ -21,7 +21,7 @@ struct ConfigCommand: ParsableCommand {
         @Flag(help: "Validate only; do not write.") var dryRun = false
         @OptionGroup var options: DatabaseOptions
 
-        func run() throws {
+        func run() async throws {
             let loaded: DeclarativeConfig.Loaded
             do {
                 loaded = try DeclarativeConfig.load(path: file)
@@ -37,34 +37,37 @@ struct ConfigCommand: ParsableCommand {
                 print("\(file): valid (\(summary))")
                 return
             }
-            let path = try options.settings().database
+            let settings = try options.settings()
             do {
-                let store = try ConfigStore(path: path)
-                let snapshot = try store.replace(with: c)
-                print("\(path): imported \(file) (\(summary)), generation \(snapshot.generation)")
+                let store = try await StoreOpener.forCommand(settings)
+                defer { Task { await StoreOpener.close(store) } }
+                let snapshot = try await store.replace(with: c)
+                print("\(store.location): imported \(file) (\(summary)), generation \(snapshot.generation)")
             } catch {
                 throw ValidationError(error.message)
             }
         }
     }
 
-    struct Export: ParsableCommand {
+    struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the database's configuration as a declarative file.")
         @Option(help: "yaml or json.") var format = "yaml"
         @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
         @OptionGroup var options: DatabaseOptions
 
-        func run() throws {
+        func run() async throws {
             let kind: DeclarativeConfig.ExportFormat
             switch format.lowercased() {
             case "yaml", "yml": kind = .yaml
             case "json": kind = .json
             default: throw ValidationError("--format must be yaml or json, not \"\(format)\"")
             }
-            let path = try options.settings().database
+            let settings = try options.settings()
             let text: String
             do {
-                text = try ConfigStore(path: path, migrate: false).snapshot.config.export(as: kind)
+                let store = try await StoreOpener.forCommand(settings, migrate: false)
+                text = store.snapshot.config.export(as: kind)
+                await StoreOpener.close(store)
             } catch {
                 throw ValidationError(error.message)
             }
@@ -80,7 +83,7 @@ struct ConfigCommand: ParsableCommand {
         }
     }
 
-    struct ImportTargets: ParsableCommand {
+    struct ImportTargets: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "import-targets",
             abstract: "Add targets from CSV lines upstream,target[,weight] (all or nothing).",
@@ -89,26 +92,27 @@ struct ConfigCommand: ParsableCommand {
         @Argument(help: "CSV file.") var file: String
         @OptionGroup var options: DatabaseOptions
 
-        func run() throws {
+        func run() async throws {
             let text: String
             do {
                 text = try String(contentsOfFile: file, encoding: .utf8)
             } catch {
                 throw ValidationError("cannot read \(file): \(error.localizedDescription)")
             }
-            let path = try options.settings().database
-            let store: ConfigStore
+            let settings = try options.settings()
+            let store: any ConfigStore
             do {
-                store = try ConfigStore(path: path)
+                store = try await StoreOpener.forCommand(settings)
             } catch {
                 throw ValidationError(error.message)
             }
+            defer { Task { await StoreOpener.close(store) } }
             let before = store.snapshot.config.targets.count
             do {
-                let snapshot = try store.update { config throws(ConfigError) in
+                let snapshot = try await store.update { config throws(ConfigError) in
                     try TargetCSV.merge(text, into: config, source: file)
                 }
-                print("\(path): \(file) merged (\(snapshot.config.targets.count - before) new targets), generation \(snapshot.generation)")
+                print("\(store.location): \(file) merged (\(snapshot.config.targets.count - before) new targets), generation \(snapshot.generation)")
             } catch let error as ConfigError {
                 throw ValidationError("\(file) was not imported (nothing changed):\n" + error.errors.map { "  \($0)" }.joined(separator: "\n"))
             }

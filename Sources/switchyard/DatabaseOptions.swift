@@ -3,9 +3,10 @@ import Config
 import Foundation
 
 /// `--database` and `--settings` for commands that work on the configuration database; the database path
-/// resolves like every node setting (flag > `SWITCHYARD_DATABASE` > settings file > `switchyard.db`).
+/// resolves like every node setting (flag > `SWITCHYARD_DATABASE` > settings file > `switchyard.db`); a
+/// `postgres://` URL, or `postgres` with the `pg_*` settings, names a cluster's PostgreSQL.
 struct DatabaseOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("SQLite database file (default: switchyard.db).", valueName: "path"))
+    @Option(help: ArgumentHelp("SQLite database file (default: switchyard.db), or postgres://USER:PASSWORD@HOST:PORT/DB.", valueName: "path-or-url"))
     var database: String?
 
     @Option(name: .customLong("settings"), help: "Node settings file (YAML key: value).")

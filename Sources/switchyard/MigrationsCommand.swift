@@ -1,26 +1,32 @@
 import ArgumentParser
 import Store
 
-/// `switchyard migrations up|status`: the database schema.
-struct MigrationsCommand: ParsableCommand {
+/// `switchyard migrations up|status`: the database schema. For PostgreSQL, `up` holds an advisory lock, so
+/// nodes of a cluster may all run it at start: one applies, the others wait and find nothing to do.
+struct MigrationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrations",
         abstract: "Show or apply the configuration database's schema migrations.",
         subcommands: [Up.self, Status.self]
     )
 
-    struct Up: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Apply pending migrations (creates the database if needed).")
+    struct Up: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Apply pending migrations (creates the SQLite file if needed).")
         @OptionGroup var options: DatabaseOptions
 
-        func run() throws {
-            let path = try options.settings().database
+        func run() async throws {
+            let settings = try options.settings()
+            let name = settings.postgresLocation?.description ?? settings.database
             do {
-                let applied = try ConfigStore.migrate(path: path)
-                if applied.isEmpty {
-                    print("\(path): schema up to date")
+                let applied = if let location = settings.postgresLocation {
+                    try await PostgresStore.migrate(location, logger: StoreOpener.quietLogger)
                 } else {
-                    for name in applied { print("\(path): applied \(name)") }
+                    try SQLiteStore.migrate(path: settings.database)
+                }
+                if applied.isEmpty {
+                    print("\(name): schema up to date")
+                } else {
+                    for migration in applied { print("\(name): applied \(migration)") }
                 }
             } catch {
                 throw ValidationError(error.message)
@@ -28,21 +34,34 @@ struct MigrationsCommand: ParsableCommand {
         }
     }
 
-    struct Status: ParsableCommand {
+    struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List applied and pending migrations; exits 3 when some are pending.")
         @OptionGroup var options: DatabaseOptions
 
-        func run() throws {
-            let path = try options.settings().database
+        func run() async throws {
+            let settings = try options.settings()
+            let name = settings.postgresLocation?.description ?? settings.database
             let status: MigrationStatus
+            var unknown: [String] = []
             do {
-                status = try ConfigStore.migrationStatus(path: path)
+                if let location = settings.postgresLocation {
+                    let found = try await PostgresStore.migrationStatus(location, logger: StoreOpener.quietLogger)
+                    status = found.status
+                    unknown = found.unknown
+                } else {
+                    status = try SQLiteStore.migrationStatus(path: settings.database)
+                }
             } catch {
                 throw ValidationError(error.message)
             }
-            print("database: \(path)")
-            for name in status.applied { print("  applied  \(name)") }
-            for name in status.pending { print("  pending  \(name)") }
+            print("database: \(name)")
+            for migration in status.applied { print("  applied  \(migration)") }
+            for migration in status.pending { print("  pending  \(migration)") }
+            for migration in unknown { print("  unknown  \(migration) (applied by a newer switchyard)") }
+            if !unknown.isEmpty {
+                print("this switchyard is older than the schema: run the newer version")
+                throw ExitCode(4)
+            }
             if !status.isUpToDate {
                 print("run `switchyard migrations up` to apply pending migrations")
                 throw ExitCode(3)

@@ -37,11 +37,11 @@ struct AdminService: Service {
 struct ReloadService: Service {
     /// Trapped before the node says it listens, so a SIGHUP sent right after that is not lost.
     let signals: UnixSignalsSequence
-    let reload: @Sendable () -> Void
+    let reload: @Sendable () async -> Void
 
     func run() async throws {
         for await _ in signals.cancelOnGracefulShutdown() {
-            reload()
+            await reload()
         }
     }
 }

@@ -32,7 +32,7 @@ struct StartCommand: AsyncParsableCommand {
     @Option(name: .customLong("settings"), help: "Node settings file (YAML key: value).")
     var settingsPath: String?
 
-    @Option(help: ArgumentHelp("SQLite database used when no --config is given (default: switchyard.db).", valueName: "path"))
+    @Option(help: ArgumentHelp("SQLite database used when no --config is given (default: switchyard.db), or a cluster's PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DB.", valueName: "path-or-url"))
     var database: String?
 
     @Option(help: ArgumentHelp("Admin API listen address, or off (default 127.0.0.1:8001); add ' ssl' for HTTPS.", valueName: "host:port"))
@@ -134,18 +134,25 @@ struct StartCommand: AsyncParsableCommand {
         // Entities come from the declarative file (DB-less) or the database; either way the Admin API works on
         // a store, in memory for a file so its changes last until the next reload.
         let path = settings.declarativeConfig
-        let store: ConfigStore
+        var logger = Logger(label: "switchyard")
+        logger.logLevel = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
+        let store: any ConfigStore
         do {
-            store = try ConfigStore(path: path == nil ? settings.database : ":memory:")
+            if path == nil, let location = settings.postgresLocation {
+                store = try await PostgresStore.open(location, cache: ConfigCache(path: settings.postgres.cacheFile),
+                                                     logger: logger)
+                if store.health.fromCache {
+                    emit("switchyard: PostgreSQL at \(location) is unreachable; starting from the cache \(settings.postgres.cacheFile) (generation \(store.snapshot.generation)); Admin API writes answer 503 until it is back")
+                }
+            } else {
+                store = try SQLiteStore(path: path == nil ? settings.database : ":memory:")
+            }
         } catch {
             throw StartFailure(error.message)
         }
-        if let path { try store.replace(with: StartCommand.loadConfig(path)) }
+        if let path { try await store.replace(with: StartCommand.loadConfig(path)) }
         let initial = store.snapshot
         let config = initial.config
-
-        var logger = Logger(label: "switchyard")
-        logger.logLevel = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
         let node: GatewayNode
         do {
             node = try GatewayNode(settings: settings, logger: logger)
@@ -217,6 +224,11 @@ struct StartCommand: AsyncParsableCommand {
             await node.shutdown()
             throw error
         }
+        // A cluster node follows the other nodes' writes from here on, through the same ordered apply.
+        let cluster = store as? PostgresStore
+        cluster?.follow(every: .milliseconds(Int64((settings.postgres.updateFrequency * 1000).rounded()))) { snapshot in
+            node.apply(snapshot.config, generation: snapshot.generation)
+        }
         if let handOver {
             emit("switchyard: took over from PID \(handOver.predecessor) (\(handOver.sockets.count) listening sockets, \(carried.names) DNS names and \(carried.addresses) address health states carried)")
         }
@@ -228,20 +240,26 @@ struct StartCommand: AsyncParsableCommand {
         let controlPath = NodeControl.path(settings, boundPort: node.proxy.port)
         let upgradeLogger = logger
         let settingsPath = self.settingsPath
-        let reload: @Sendable () -> Void = {
+        let reload: @Sendable () async -> Void = {
             do {
-                if let path {
+                if let path, let memory = store as? SQLiteStore {
                     let config = try StartCommand.loadConfig(path)
-                    let snapshot = try node.reload { () throws(StoreError) in try store.replace(with: config) }
+                    let snapshot = try node.reload { () throws(StoreError) in try memory.replaceSynchronously(with: config) }
                     node.recordReload(source: path, error: nil)
                     emit("switchyard: reloaded \(path) (generation \(snapshot.generation))")
+                } else if let file = store as? SQLiteStore {
+                    let snapshot = try node.reload { () throws(StoreError) in try file.reload() }
+                    node.recordReload(source: store.location, error: nil)
+                    emit("switchyard: reloaded \(store.location) (generation \(snapshot.generation))")
                 } else {
-                    let snapshot = try node.reload { () throws(StoreError) in try store.reload() }
-                    node.recordReload(source: store.path, error: nil)
-                    emit("switchyard: reloaded \(store.path) (generation \(snapshot.generation))")
+                    // PostgreSQL: versions only grow, so the re-read goes through the ordered apply like any change.
+                    let snapshot = try await store.reload()
+                    node.apply(snapshot.config, generation: snapshot.generation)
+                    node.recordReload(source: store.location, error: nil)
+                    emit("switchyard: reloaded \(store.location) (generation \(snapshot.generation))")
                 }
             } catch {
-                node.recordReload(source: path ?? store.path, error: "\(error)")
+                node.recordReload(source: path ?? store.location, error: "\(error)")
                 FileHandle.standardError.write(Data("switchyard: reload failed, still serving the previous configuration:\n\(error)\n".utf8))
             }
             do throws(GatewayError) {
@@ -295,6 +313,7 @@ struct StartCommand: AsyncParsableCommand {
         SystemdNotify.send("READY=1\nMAINPID=\(getpid())")
         try await group.run()
         control?.stop()
+        await cluster?.close()
     }
 
     static func loadConfig(_ path: String) throws -> DeclarativeConfig {

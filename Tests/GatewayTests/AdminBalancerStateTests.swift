@@ -73,7 +73,7 @@ struct AdminBalancerStateTests {
         let node = try GatewayNode(settings: settings)
         node.apply(config)
         let proxyPort = try await node.start()
-        let store = try ConfigStore(path: ":memory:")
+        let store = try SQLiteStore(path: ":memory:")
         try store.replace(with: config)
         let api = AdminAPI(store: store, runtime: node.adminRuntime()) { _ in }
         let app = Application(router: api.router())

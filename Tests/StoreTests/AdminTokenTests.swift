@@ -6,7 +6,7 @@ import Testing
     @Test func tokensAreStoredHashedAndMatchTheirRole() throws {
         let db = try TempDatabase()
         defer { db.cleanup() }
-        let store = try ConfigStore(path: db.path)
+        let store = try SQLiteStore(path: db.path)
         #expect(!store.hasTokens)
         let admin = try store.createToken(name: "ops", role: .admin)
         let reader = try store.createToken(name: "dashboard", role: .readOnly)
@@ -27,7 +27,7 @@ import Testing
     @Test func replacingAndRemovingTokens() throws {
         let db = try TempDatabase()
         defer { db.cleanup() }
-        let store = try ConfigStore(path: db.path)
+        let store = try SQLiteStore(path: db.path)
         let old = try store.createToken(name: "ops", role: .admin)
         let new = try store.createToken(name: "ops", role: .readOnly)
         #expect(store.role(ofToken: old) == nil)

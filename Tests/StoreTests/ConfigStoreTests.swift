@@ -9,12 +9,12 @@ import Testing
         defer { db.cleanup() }
         let expected = try DeclarativeConfig.parse(Fixtures.kong).config
         do {
-            let store = try ConfigStore(path: db.path)
+            let store = try SQLiteStore(path: db.path)
             let (snapshot, _) = try store.importDeclarative(Fixtures.kong)
             #expect(snapshot.generation == 1)
             #expect(snapshot.config == expected)
         }
-        let reopened = try ConfigStore(path: db.path)
+        let reopened = try SQLiteStore(path: db.path)
         #expect(reopened.snapshot.config == expected)
         #expect(reopened.snapshot.generation == 1)
         #expect(reopened.snapshot.config.services.map(\.name) == ["orders", "static"])
@@ -26,7 +26,7 @@ import Testing
     @Test func invalidImportChangesNothingAndListsEveryError() throws {
         let db = try TempDatabase()
         defer { db.cleanup() }
-        let store = try ConfigStore(path: db.path)
+        let store = try SQLiteStore(path: db.path)
         try store.importDeclarative(Fixtures.kong)
         let before = store.snapshot
         do {
@@ -39,27 +39,27 @@ import Testing
             #expect(paths.contains("upstreams[0].slots"))
         }
         #expect(store.snapshot == before)
-        let reopened = try ConfigStore(path: db.path)
+        let reopened = try SQLiteStore(path: db.path)
         #expect(reopened.snapshot == before)
     }
 
     @Test func failedChangeWritesNothing() throws {
         let db = try TempDatabase()
         defer { db.cleanup() }
-        let store = try ConfigStore(path: db.path)
+        let store = try SQLiteStore(path: db.path)
         try store.importDeclarative(Fixtures.kong)
         struct Refused: Error {}
         #expect(throws: Refused.self) {
             try store.update { (_: DeclarativeConfig) throws(Refused) -> DeclarativeConfig in throw Refused() }
         }
         #expect(store.snapshot.generation == 1)
-        #expect(try ConfigStore(path: db.path).snapshot.generation == 1)
+        #expect(try SQLiteStore(path: db.path).snapshot.generation == 1)
     }
 
     @Test func removalsAndChangesReachTheFile() throws {
         let db = try TempDatabase()
         defer { db.cleanup() }
-        let store = try ConfigStore(path: db.path)
+        let store = try SQLiteStore(path: db.path)
         try store.importDeclarative(Fixtures.kong)
         let snapshot = try store.update { config in
             var config = config
@@ -68,7 +68,7 @@ import Testing
             return config
         }
         #expect(snapshot.generation == 2)
-        let reopened = try ConfigStore(path: db.path).snapshot
+        let reopened = try SQLiteStore(path: db.path).snapshot
         #expect(reopened.config.services.map(\.name) == ["orders"])
         #expect(reopened.config.targets.map(\.weight) == [100, 7])
         #expect(reopened.generation == 2)
@@ -77,8 +77,8 @@ import Testing
     @Test func reloadPicksUpAnotherWriter() throws {
         let db = try TempDatabase()
         defer { db.cleanup() }
-        let first = try ConfigStore(path: db.path)
-        let second = try ConfigStore(path: db.path)
+        let first = try SQLiteStore(path: db.path)
+        let second = try SQLiteStore(path: db.path)
         try second.importDeclarative(Fixtures.kong)
         #expect(first.snapshot.config.services.isEmpty)
         let reloaded = try first.reload()

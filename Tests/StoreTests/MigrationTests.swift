@@ -6,7 +6,7 @@ import Testing
     @Test func freshDatabaseHasEveryMigrationPending() throws {
         let db = try TempDatabase()
         defer { db.cleanup() }
-        let status = try ConfigStore.migrationStatus(path: db.path)
+        let status = try SQLiteStore.migrationStatus(path: db.path)
         #expect(status.applied.isEmpty)
         #expect(status.pending.count >= 2)
         #expect(!status.isUpToDate)
@@ -15,34 +15,34 @@ import Testing
     @Test func upAppliesPendingOnceAndStatusIsThenClean() throws {
         let db = try TempDatabase()
         defer { db.cleanup() }
-        let pending = try ConfigStore.migrationStatus(path: db.path).pending
-        let applied = try ConfigStore.migrate(path: db.path)
+        let pending = try SQLiteStore.migrationStatus(path: db.path).pending
+        let applied = try SQLiteStore.migrate(path: db.path)
         #expect(applied == pending)
-        let after = try ConfigStore.migrationStatus(path: db.path)
+        let after = try SQLiteStore.migrationStatus(path: db.path)
         #expect(after.applied == pending)
         #expect(after.isUpToDate)
-        #expect(try ConfigStore.migrate(path: db.path).isEmpty)
+        #expect(try SQLiteStore.migrate(path: db.path).isEmpty)
     }
 
     @Test func openingWithoutMigratingRefusesAnOutdatedSchema() throws {
         let db = try TempDatabase()
         defer { db.cleanup() }
         do {
-            _ = try ConfigStore(path: db.path, migrate: false)
+            _ = try SQLiteStore(path: db.path, migrate: false)
             Issue.record("an unmigrated database opened")
         } catch {
             #expect(error.code == .schemaOutdated)
             #expect(error.message.contains("migrations up"))
         }
-        try ConfigStore.migrate(path: db.path)
-        let store = try ConfigStore(path: db.path, migrate: false)
+        try SQLiteStore.migrate(path: db.path)
+        let store = try SQLiteStore(path: db.path, migrate: false)
         #expect(store.snapshot.generation == 0)
         #expect(store.isReachable)
     }
 
     @Test func unopenablePathIsUnavailable() {
         #expect(throws: StoreError.self) {
-            _ = try ConfigStore(path: "/nonexistent-dir-\(UUID().uuidString)/x.db")
+            _ = try SQLiteStore(path: "/nonexistent-dir-\(UUID().uuidString)/x.db")
         }
     }
 }

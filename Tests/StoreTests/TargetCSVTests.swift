@@ -42,7 +42,7 @@ import Testing
     @Test func importThroughTheStoreIsAllOrNothing() throws {
         let db = try TempDatabase()
         defer { db.cleanup() }
-        let store = try ConfigStore(path: db.path)
+        let store = try SQLiteStore(path: db.path)
         try store.importDeclarative(Fixtures.kong)
         let before = store.snapshot
         #expect(throws: ConfigError.self) {
@@ -55,6 +55,6 @@ import Testing
             try TargetCSV.merge("orders.upstream,127.0.0.1:9009,1", into: config)
         }
         #expect(after.config.targets.count == before.config.targets.count + 1)
-        #expect(try ConfigStore(path: db.path).snapshot.config.targets.map(\.target).contains("127.0.0.1:9009"))
+        #expect(try SQLiteStore(path: db.path).snapshot.config.targets.map(\.target).contains("127.0.0.1:9009"))
     }
 }

@@ -26,8 +26,10 @@ public struct NodeSettings: Sendable, Hashable {
     public var dnsServers: [ListenAddress]
     /// Event loops (`workers`); 0 means one per core.
     public var workers: Int
-    /// SQLite database file (`database`).
+    /// SQLite database file, or PostgreSQL: a `postgres://` URL or `postgres` with the `pg_*` settings (`database`).
     public var database: String
+    /// The `pg_*` and `db_*` settings of a PostgreSQL store.
+    public var postgres = PostgresSettings()
     /// Client address blocks (CIDR) allowed to reach the Admin API; empty allows every client.
     public var adminAllow: [String]
     /// Declarative entity file (`declarative_config`); when set the node runs without a database.
@@ -166,7 +168,14 @@ public struct NodeSettings: Sendable, Hashable {
         "upstream_keepalive_pool_size", "upstream_keepalive_idle_timeout", "upstream_keepalive_max_requests",
         "upstream_max_connections", "upstream_tls_trusted_certificate", "control_socket", "drain_timeout",
         "state_file", "access_log", "access_log_format", "request_metrics",
-    ]
+    ] + PostgresSettings.keys
+
+    /// The PostgreSQL server when `database` names one; nil for a SQLite file. Settings that resolved name a
+    /// valid one (`resolve` refuses a bad URL).
+    public var postgresLocation: PostgresLocation? {
+        guard case let .success(location)? = postgres.location(database: database) else { return nil }
+        return location
+    }
 
     /// Applies layers from lowest to highest precedence over the defaults; every bad value in every layer is
     /// reported together.
@@ -185,6 +194,9 @@ public struct NodeSettings: Sendable, Hashable {
         if settings.dnsMinTTL > settings.dnsMaxTTL {
             issues.append(.error(.invalid, "dns_min_ttl",
                                  "must not exceed dns_max_ttl (\(fmt(settings.dnsMinTTL)) > \(fmt(settings.dnsMaxTTL)))"))
+        }
+        if case let .failure(reason)? = settings.postgres.location(database: settings.database) {
+            issues.append(.error(.invalid, "database", reason.text))
         }
         issues += settings.adminTLSIssues()
         issues += settings.proxyTLSIssues()
@@ -426,7 +438,11 @@ public struct NodeSettings: Sendable, Hashable {
             let path = value.trimmingCharacters(in: .whitespaces)
             stateFile = path.isEmpty || path == "off" ? nil : path
         default:
-            return "unknown setting (known: \(NodeSettings.keys.joined(separator: ", ")))"
+            switch postgres.apply(key: key, value: value) {
+            case .success?: return nil
+            case let .failure(reason)?: return reason.text
+            case nil: return "unknown setting (known: \(NodeSettings.keys.joined(separator: ", ")))"
+            }
         }
         return nil
     }

@@ -18,7 +18,7 @@ final class AdminHarness: Sendable {
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-admin-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try ConfigStore(path: directory.appendingPathComponent("admin.db").path)
+        store = try SQLiteStore(path: directory.appendingPathComponent("admin.db").path)
     }
 
     deinit {
