@@ -148,9 +148,13 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Config"]),
+        .testTarget(name: "StoreTests", dependencies: [
+            "Store", "Config", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
         .testTarget(name: "AdminTests", dependencies: [
             "Admin", "Store", "Config", "Balancer", "DNSWire", "Gateway", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Yams", package: "Yams"),

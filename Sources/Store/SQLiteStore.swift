@@ -111,18 +111,23 @@ public final class SQLiteStore: ConfigStore {
     public func update<E: Error>(_ change: (DeclarativeConfig) throws(E) -> DeclarativeConfig) throws -> StoreSnapshot {
         writer.lock()
         defer { writer.unlock() }
-        let before = current.withLock { $0 }
-        let next = try change(before.config)
-        let generation = before.generation + 1
-        let rows = EntityRow.rows(of: next)
+        let memory = current.withLock { $0 }
+        var base = memory
+        let snapshot: StoreSnapshot
         do {
-            try database.write { db in
-                try Self.write(rows, generation: generation, db: db)
+            snapshot = try database.write { db in
+                // Another process (a `config import`, a second node on this file) may have written since: the
+                // change is computed from what is committed, never from a stale copy.
+                let stored = try Self.storedGeneration(db)
+                if stored != memory.generation { base = try Self.readSnapshot(db, path: path) }
+                let next = try change(base.config)
+                let generation = max(base.generation, stored) + 1
+                try Self.write(EntityRow.rows(of: next), generation: generation, db: db)
+                return StoreSnapshot(config: next, generation: generation)
             }
-        } catch {
+        } catch let error as DatabaseError {
             throw StoreError(.io, "cannot write configuration to \(path): \(Self.describe(error))", underlying: error)
         }
-        let snapshot = StoreSnapshot(config: next, generation: generation)
         current.withLock { $0 = snapshot }
         return snapshot
     }
@@ -164,21 +169,25 @@ public final class SQLiteStore: ConfigStore {
     }
 
     private func readSnapshot() throws(StoreError) -> StoreSnapshot {
-        let rows: [EntityRow]
-        let generation: Int
         do {
-            (rows, generation) = try database.read { db in
-                let rows = try Row.fetchAll(db, sql: "SELECT id, kind, position, name, json FROM entity").compactMap { row -> EntityRow? in
-                    guard let kind = EntityKind(rawValue: row["kind"]) else { return nil }
-                    return EntityRow(id: row["id"], kind: kind, position: row["position"], name: row["name"],
-                                     json: row["json"])
-                }
-                let generation = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'")
-                return (rows, generation.flatMap { Int($0) } ?? 0)
-            }
+            return try database.read { db in try Self.readSnapshot(db, path: path) }
+        } catch let error as StoreError {
+            throw error
         } catch {
             throw StoreError(.io, "cannot read configuration from \(path): \(Self.describe(error))", underlying: error)
         }
+    }
+
+    private static func storedGeneration(_ db: Database) throws -> Int {
+        try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'").flatMap { Int($0) } ?? 0
+    }
+
+    private static func readSnapshot(_ db: Database, path: String) throws -> StoreSnapshot {
+        let rows = try Row.fetchAll(db, sql: "SELECT id, kind, position, name, json FROM entity").compactMap { row -> EntityRow? in
+            guard let kind = EntityKind(rawValue: row["kind"]) else { return nil }
+            return EntityRow(id: row["id"], kind: kind, position: row["position"], name: row["name"], json: row["json"])
+        }
+        let generation = try storedGeneration(db)
         do {
             return StoreSnapshot(config: try EntityRow.config(from: rows), generation: generation)
         } catch {

@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func serverBindsAndABusyPortIsAnError() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         let first = try await AdminServer.start(harness.api(), host: "127.0.0.1", port: 0)
         #expect(first.port > 0)
         do {
@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func crudOverARealSocket() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test(live: true) { (client: AdminHarness.Client) async throws in
             let created = try await client.send(.post, "/upstreams", #"{"name": "live.internal"}"#)
             #expect(created.status == .created)

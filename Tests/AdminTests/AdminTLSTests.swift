@@ -17,7 +17,7 @@ import TestSupport
     static let otherCertificate = fixtures.appendingPathComponent("other-test.crt").path
 
     @Test func statusOverVerifiedTLS() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         let tls = try AdminTLS.load(certificatePath: Self.certificate, keyPath: Self.key)
         let server = try await AdminServer.start(harness.api(), host: "127.0.0.1", port: 0, tls: tls)
         let trusted = try NIOSSLCertificate.fromPEMFile(Self.certificate)
@@ -48,7 +48,7 @@ import TestSupport
     }
 
     @Test func reloadCertificateRotatesItForNewConnections() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         let first = try AdminTLS.load(certificatePath: Self.certificate, keyPath: Self.key)
         let server = try await AdminServer.start(harness.api(), host: "127.0.0.1", port: 0, tls: first)
         let firstTrust = try NIOSSLCertificate.fromPEMFile(Self.certificate)
@@ -64,7 +64,7 @@ import TestSupport
     }
 
     @Test func plainHTTPToTheTLSPortGetsNoAnswer() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         let tls = try AdminTLS.load(certificatePath: Self.certificate, keyPath: Self.key)
         let server = try await AdminServer.start(harness.api(), host: "127.0.0.1", port: 0, tls: tls)
         let reply = try await TLSProbe.plain("GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",

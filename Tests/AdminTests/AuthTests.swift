@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct AuthTests {
     @Test func clientsOutsideTheAllowListAreRefused() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         let loopback = try #require(IPNetwork("127.0.0.0/8"))
         let elsewhere = try #require(IPNetwork("10.0.0.0/8"))
         try await harness.test(allow: [elsewhere, loopback], live: true) { (client: AdminHarness.Client) async throws in
@@ -24,12 +24,12 @@ import Testing
     }
 
     @Test func openOnLoopbackUntilATokenExists() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             let open = try await client.send(.get, "/services")
             #expect(open.status == .ok)
         }
-        _ = try harness.store.createToken(name: "ops", role: .admin)
+        _ = try await harness.store.createToken(name: "ops", role: .admin)
         try await harness.test { (client: AdminHarness.Client) async throws in
             let closed = try await client.send(.get, "/services")
             #expect(closed.status == .unauthorized)
@@ -37,9 +37,9 @@ import Testing
     }
 
     @Test func tokensAndRoles() async throws {
-        let harness = try AdminHarness()
-        let admin = try harness.store.createToken(name: "ops", role: .admin)
-        let reader = try harness.store.createToken(name: "dashboard", role: .readOnly)
+        let harness = try await AdminHarness.make()
+        let admin = try await harness.store.createToken(name: "ops", role: .admin)
+        let reader = try await harness.store.createToken(name: "dashboard", role: .readOnly)
         try await harness.test(requireToken: true) { (client: AdminHarness.Client) async throws in
             let missing = try await client.send(.get, "/services")
             #expect(missing.status == .unauthorized)
@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func requiredTokenWithNoneStoredRefusesEverything() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test(requireToken: true) { (client: AdminHarness.Client) async throws in
             let missing = try await client.send(.get, "/status")
             #expect(missing.status == .unauthorized)

@@ -41,7 +41,7 @@ import Synchronization
         let ejected = Address(ip: try #require(IPAddress("10.0.0.2")), port: 8082)
         #expect(balancer.eject(ejected, until: now + .seconds(60), now: now))
         let runtime = AdminRuntime(balancer: { $0 == "pool.internal" ? balancer : nil }, nodeID: "node-1")
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test(runtime: runtime) { (client: AdminHarness.Client) async throws in
             try await Self.setUp(client)
             let answer = try await client.send(.get, "/upstreams/pool.internal/health")
@@ -76,7 +76,7 @@ import Synchronization
     }
 
     @Test func healthWithoutABalancerIsDNSError() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             try await Self.setUp(client)
             let answer = try await client.send(.get, "/upstreams/pool.internal/health")
@@ -99,7 +99,7 @@ import Synchronization
                 marks.add("\(upstream) \(address) \(healthy)")
                 return nil
             })
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test(runtime: runtime) { (client: AdminHarness.Client) async throws in
             try await Self.setUp(client)
             #expect(try await client.send(.put, "/upstreams/pool.internal/targets/127.0.0.1:9001/unhealthy").status == .noContent)
@@ -117,7 +117,7 @@ import Synchronization
         let name = WatchedName(name: "api.test", kind: "A/AAAA", records: ["10.0.0.1"], ttl: 30, nextRefreshIn: 12,
                                refreshedAgo: 18, status: "stale", lastError: "timed out", staleFor: 3,
                                staleServeRemaining: 3597, generation: 4, queries: 9)
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test(runtime: AdminRuntime(dns: { [name] })) { (client: AdminHarness.Client) async throws in
             let answer = try await client.send(.get, "/dns")
             #expect(answer.status == .ok)

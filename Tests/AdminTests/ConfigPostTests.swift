@@ -31,7 +31,7 @@ import Testing
     }
 
     @Test func checkHashSkipsAConfigurationAlreadyInForce() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { client in
             let empty = try await client.send(.get, "/status")
             #expect(empty.json["configuration_hash"] as? String == String(repeating: "0", count: 32))
@@ -70,7 +70,7 @@ import Testing
     }
 
     @Test func checkHashFollowsEntityEdits() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { client in
             #expect(try await client.send(.post, "/config", Self.seed).status == .created)
             #expect(try await client.send(.post, "/config?check_hash=1", Self.seed).status == .notModified)
@@ -102,7 +102,7 @@ import Testing
         """
 
     @Test func flattenErrorsGroupsErrorsByEntity() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { client in
             let answer = try await client.send(.post, "/config?flatten_errors=1", Self.broken)
             #expect(answer.status == .badRequest)
@@ -151,7 +151,7 @@ import Testing
     }
 
     @Test func flattenErrorsReportsWholeEntityErrors() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { client in
             let duplicate = """
                 _format_version: "3.0"

@@ -8,7 +8,7 @@ import Testing
 /// `GET /dashboard` and the state document it polls, and the Basic authentication a browser uses for them.
 @Suite struct DashboardTests {
     @Test func pageIsSelfContainedAndLocksDownWhatItMayLoad() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             let page = try await client.send(.get, "/dashboard")
             #expect(page.status == .ok)
@@ -39,7 +39,7 @@ import Testing
                                                        lastError: nil, staleFor: nil, generation: 1, queries: 2)] })
         runtime.traffic = { [counted] }
         runtime.ejections = { $0 == "pool.internal" ? frozen : nil }
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test(runtime: runtime) { (client: AdminHarness.Client) async throws in
             try await BalancerStateTests.setUp(client)
             let state = try await client.send(.get, "/dashboard/state")
@@ -68,8 +68,8 @@ import Testing
     }
 
     @Test func browsersAuthenticateWithBasicAndAreAskedToOnA401() async throws {
-        let harness = try AdminHarness()
-        let reader = try harness.store.createToken(name: "dashboard", role: .readOnly)
+        let harness = try await AdminHarness.make()
+        let reader = try await harness.store.createToken(name: "dashboard", role: .readOnly)
         try await harness.test(requireToken: true) { (client: AdminHarness.Client) async throws in
             let refused = try await client.send(.get, "/dashboard")
             #expect(refused.status == .unauthorized)

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct EntityCRUDTests {
     @Test func serviceRoundTrip() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             let created = try await client.send(.post, "/services", #"{"name": "orders", "host": "orders.internal", "port": 8080, "tags": ["team-a"]}"#)
             #expect(created.status == .created)
@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func putCreatesByNameOrId() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             let byName = try await client.send(.put, "/upstreams/pool.internal", "{}")
             #expect(byName.status == .created)
@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func unknownEntitiesAre404AndDeleteIsIdempotent() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             #expect(try await client.send(.get, "/routes/nope").status == .notFound)
             #expect(try await client.send(.patch, "/upstreams/nope", #"{"slots": 100}"#).status == .notFound)
@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test func routesNestUnderTheirService() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             try await client.send(.post, "/services", #"{"name": "a", "host": "a.internal"}"#)
             try await client.send(.post, "/services", #"{"name": "b", "host": "b.internal"}"#)
@@ -94,7 +94,7 @@ import Testing
     }
 
     @Test func targetsLiveUnderTheirUpstreamAndSurviveUpstreamPatch() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             try await client.send(.post, "/upstreams", #"{"name": "pool.internal"}"#)
             let target = try await client.send(.post, "/upstreams/pool.internal/targets", #"{"target": "127.0.0.1:9001", "weight": 10}"#)
@@ -123,7 +123,7 @@ import Testing
     }
 
     @Test func patchOfANestedRecordMergesIt() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             try await client.send(.post, "/upstreams", #"{"name": "pool.internal", "healthchecks": {"active": {"http_path": "/health"}}}"#)
             let patched = try await client.send(.patch, "/upstreams/pool.internal",

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct KeyAuthTests {
     @Test func consumersCredentialsAndRoutePlugins() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             try await client.send(.post, "/services", #"{"name": "api", "host": "api.internal"}"#)
             try await client.send(.post, "/services/api/routes", #"{"name": "guarded", "paths": ["/guarded"]}"#)
@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func patchingAConsumerKeepsItsCredentials() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             try await client.send(.post, "/consumers", #"{"username": "bob"}"#)
             try await client.send(.post, "/consumers/bob/key-auth", #"{"key": "bob-key"}"#)

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct ListAndErrorTests {
     @Test func paginationWalksEveryEntityOnceWithNext() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             for i in 0..<7 {
                 #expect(try await client.send(.post, "/consumers", #"{"username": "user\#(i)"}"#).status == .created)
@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func tagsFilterAllOrAny() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             try await client.send(.post, "/services", #"{"name": "a", "host": "a.internal", "tags": ["prod", "eu"]}"#)
             try await client.send(.post, "/services", #"{"name": "b", "host": "b.internal", "tags": ["prod", "us"]}"#)
@@ -49,7 +49,7 @@ import Testing
     }
 
     @Test func validationErrorsNameEveryField() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             let answer = try await client.send(.post, "/services", #"{"name": "bad", "host": "not a host", "port": 70000, "retries": -1}"#)
             #expect(answer.status == .badRequest)
@@ -72,7 +72,7 @@ import Testing
     }
 
     @Test func nameConflictsAre409() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             #expect(try await client.send(.post, "/services", #"{"name": "orders", "host": "a.internal"}"#).status == .created)
             let again = try await client.send(.post, "/services", #"{"name": "orders", "host": "b.internal"}"#)
@@ -91,7 +91,7 @@ import Testing
     }
 
     @Test func statusReportsGenerationAndDatabase() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             try await client.send(.post, "/consumers", #"{"username": "a"}"#)
             try await client.send(.post, "/consumers", #"{"username": "b"}"#)
@@ -105,7 +105,7 @@ import Testing
     }
 
     @Test func declarativeConfigIsAllOrNothing() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test { (client: AdminHarness.Client) async throws in
             let good = """
                 {"_format_version": "3.0", "services": [{"name": "s", "host": "s.internal",

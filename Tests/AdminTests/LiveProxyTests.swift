@@ -25,8 +25,8 @@ import TestSupport
     @Test func targetChangeReachesTheProxyWithinASecondWithoutFailures() async throws {
         let b1 = try await TestBackend.start(name: "b1")
         let b2 = try await TestBackend.start(name: "b2")
-        let harness = try AdminHarness()
-        try harness.store.importDeclarative("""
+        let harness = try await AdminHarness.make()
+        try await harness.store.importDeclarative("""
             _format_version: "3.0"
             upstreams:
             - name: live.upstream

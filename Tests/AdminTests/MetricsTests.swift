@@ -43,7 +43,7 @@ import Testing
                                    counters: { ["connections_accepted": 12, "connections_active": 2, "total_requests": 40,
                                                 "dns_queries": 90, "dns_answers": 80, "dns_negative_answers": 6,
                                                 "dns_failures": 4] })
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         try await harness.test(runtime: runtime) { (client: AdminHarness.Client) async throws in
             try await BalancerStateTests.setUp(client)
             let answer = try await client.send(.get, "/metrics")
@@ -72,7 +72,7 @@ import Testing
     }
 
     @Test func metricsShowNotifyCountersOnlyWithAListener() async throws {
-        let harness = try AdminHarness()
+        let harness = try await AdminHarness.make()
         let runtime = AdminRuntime(notify: { ["accepted": 5, "bad_signature": 2, "malformed": 1, "refreshes": 3] })
         try await harness.test(runtime: runtime) { (client: AdminHarness.Client) async throws in
             let answer = try await client.send(.get, "/metrics")

@@ -63,8 +63,8 @@ import Yams
         let runtime = AdminRuntime(markTarget: { _, _, _ in nil }, markAddress: { _, _, _ in nil })
         for operation in operations {
             // A fresh store per operation, so deletes and replacements do not affect the next.
-            let harness = try AdminHarness()
-            try harness.store.importDeclarative(Self.seed)
+            let harness = try await AdminHarness.make()
+            try await harness.store.importDeclarative(Self.seed)
             var uri = operation.path
             for (name, value) in Self.values { uri = uri.replacingOccurrences(of: "{\(name)}", with: value) }
             let method: HTTPRequest.Method = switch operation.method {

@@ -74,7 +74,7 @@ struct AdminBalancerStateTests {
         node.apply(config)
         let proxyPort = try await node.start()
         let store = try SQLiteStore(path: ":memory:")
-        try store.replace(with: config)
+        try await store.replace(with: config)
         let api = AdminAPI(store: store, runtime: node.adminRuntime()) { _ in }
         let app = Application(router: api.router())
 

@@ -38,23 +38,4 @@ import Testing
             #expect(paths.contains { $0.hasPrefix("t.csv:4") || $0.contains("targets") })
         }
     }
-
-    @Test func importThroughTheStoreIsAllOrNothing() throws {
-        let db = try TempDatabase()
-        defer { db.cleanup() }
-        let store = try SQLiteStore(path: db.path)
-        try store.importDeclarative(Fixtures.kong)
-        let before = store.snapshot
-        #expect(throws: ConfigError.self) {
-            try store.update { config throws(ConfigError) in
-                try TargetCSV.merge("orders.upstream,127.0.0.1:9009,1\nx,y:z,1", into: config)
-            }
-        }
-        #expect(store.snapshot == before)
-        let after = try store.update { config throws(ConfigError) in
-            try TargetCSV.merge("orders.upstream,127.0.0.1:9009,1", into: config)
-        }
-        #expect(after.config.targets.count == before.config.targets.count + 1)
-        #expect(try SQLiteStore(path: db.path).snapshot.config.targets.map(\.target).contains("127.0.0.1:9009"))
-    }
 }

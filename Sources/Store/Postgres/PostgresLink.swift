@@ -23,8 +23,19 @@ final class PostgresLink: Sendable {
     /// Runs `body` on the open connection (connecting first if needed). A failure of the connection itself
     /// throws `StoreError(.unavailable)` and drops it; an error the server answered (SQL) throws `.io`; errors of
     /// `body`'s own pass through.
-    func use<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let open = try await connected()
+    ///
+    /// `retryOnFreshConnection` (for reads only: a write that failed may have committed) runs `body` once more
+    /// on a new connection when a connection kept from before turns out to be dead, as after a server restart.
+    func use<T>(retryOnFreshConnection: Bool = false, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let (open, reused) = try await connected()
+        do {
+            return try await use(open, body)
+        } catch let error as StoreError where error.code == .unavailable && reused && retryOnFreshConnection {
+            return try await use(try await connected().connection, body)
+        }
+    }
+
+    private func use<T>(_ open: PostgresConnection, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         let deadline = Task { [timeout] in
             try await Task.sleep(for: timeout)
             open.close().whenComplete { _ in }
@@ -65,11 +76,11 @@ final class PostgresLink: Sendable {
         try? await open?.close()
     }
 
-    private func connected() async throws(StoreError) -> PostgresConnection {
-        if let open = connection.withLock({ $0 }), !open.isClosed { return open }
+    private func connected() async throws(StoreError) -> (connection: PostgresConnection, reused: Bool) {
+        if let open = connection.withLock({ $0 }), !open.isClosed { return (open, true) }
         let open = try await openDedicated()
         connection.withLock { $0 = open }
-        return open
+        return (open, false)
     }
 
     private func drop(_ broken: PostgresConnection) {

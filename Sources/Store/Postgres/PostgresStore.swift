@@ -144,7 +144,12 @@ public final class PostgresStore: ConfigStore {
                         // notified, and whatever committed before is read now.
                         try await connection.query("SELECT 1", logger: logger)
                         delay = .milliseconds(100)
-                        await catchUpAndReport(reason: "listen")
+                        // What committed before the LISTEN must be read now: no notification will tell of it.
+                        var retry = Duration.milliseconds(50)
+                        while !(await catchUpAndReport(reason: "listen")), !Task.isCancelled {
+                            try await Task.sleep(for: retry)
+                            retry = min(retry * 2, .seconds(2))
+                        }
                         for try await _ in notifications {
                             await catchUpAndReport(reason: "notify")
                         }
@@ -165,15 +170,19 @@ public final class PostgresStore: ConfigStore {
         }
     }
 
-    private func catchUpAndReport(reason: String) async {
+    /// Whether the catch-up reached the database.
+    @discardableResult
+    private func catchUpAndReport(reason: String) async -> Bool {
         do {
             if let snapshot = try await catchUp() {
                 logger.debug("caught up", metadata: ["version": "\(snapshot.generation)", "via": "\(reason)"])
                 let onChange = state.withLock { $0.onChange }
                 onChange?(snapshot)
             }
+            return true
         } catch {
             markUnreachable(error)
+            return false
         }
     }
 
@@ -194,7 +203,7 @@ public final class PostgresStore: ConfigStore {
     func catchUp() async throws -> StoreSnapshot? {
         try await lock.run {
             let before = state.withLock { $0.loaded }
-            let loaded = try await link.use { connection in
+            let loaded = try await link.use(retryOnFreshConnection: true) { connection in
                 try await Self.transaction(connection, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) {
                     let head = try await Self.head(connection, logger: logger, forUpdate: false)
                     return try await Self.read(connection, from: before, head: head, logger: logger)
@@ -247,7 +256,7 @@ public final class PostgresStore: ConfigStore {
                 let before = state.withLock { $0.loaded }
                 var empty = before
                 empty.rows = nil
-                let loaded = try await link.use { connection in
+                let loaded = try await link.use(retryOnFreshConnection: true) { connection in
                     try await Self.transaction(connection, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) {
                         let head = try await Self.head(connection, logger: logger, forUpdate: false)
                         return try await Self.read(connection, from: empty, head: head, logger: logger)

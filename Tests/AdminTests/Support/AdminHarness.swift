@@ -3,26 +3,56 @@ import Config
 import DNSWire
 import Foundation
 import Hummingbird
+import Logging
+import TestSupport
 import HummingbirdTesting
 import NIOCore
 import Store
 import Testing
 import Synchronization
 
-/// An Admin API over a store in a temporary file, with a record of every configuration handed to the node.
+/// An Admin API over a store of its own, with a record of every configuration handed to the node. The store
+/// is a SQLite file, or with `SWITCHYARD_TEST_STORE=postgres` a database of its own in a PostgreSQL server that
+/// the test process starts: the whole Admin suite runs on either (`scripts/test` runs it on both).
 final class AdminHarness: Sendable {
     let directory: URL
-    let store: ConfigStore
+    let store: any ConfigStore
     let applied = AppliedConfigs()
+    private let database: (server: PostgresServer, name: String)?
 
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-admin-\(UUID().uuidString)")
+    private init(directory: URL, store: any ConfigStore, database: (server: PostgresServer, name: String)?) {
+        self.directory = directory
+        self.store = store
+        self.database = database
+    }
+
+    static func make() async throws -> AdminHarness {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-admin-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try SQLiteStore(path: directory.appendingPathComponent("admin.db").path)
+        guard ProcessInfo.processInfo.environment["SWITCHYARD_TEST_STORE"] == "postgres" else {
+            let store = try SQLiteStore(path: directory.appendingPathComponent("admin.db").path)
+            return AdminHarness(directory: directory, store: store, database: nil)
+        }
+        let server = try PostgresServer.shared()
+        let name = "admin_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try server.createDatabase(name)
+        let location = PostgresLocation(host: server.host, port: server.port, user: server.user, database: name)
+        _ = try await PostgresStore.migrate(location)
+        var logger = Logger(label: "switchyard.store.test")
+        logger.logLevel = .critical
+        let store = try await PostgresStore.open(location, cache: ConfigCache(path: directory.appendingPathComponent("cache.json").path),
+                                                 logger: logger)
+        return AdminHarness(directory: directory, store: store, database: (server, name))
     }
 
     deinit {
         try? FileManager.default.removeItem(at: directory)
+        if let store = store as? PostgresStore, let database {
+            Task {
+                await store.close()
+                try? database.server.dropDatabase(database.name)
+            }
+        }
     }
 
     func api(runtime: AdminRuntime = AdminRuntime(), requireToken: Bool = false, allow: [IPNetwork] = []) -> AdminAPI {

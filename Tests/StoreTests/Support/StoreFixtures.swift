@@ -61,3 +61,9 @@ enum Fixtures {
           slots: 1
         """
 }
+
+/// Which store a shared test runs on.
+enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqlite, postgres
+    var description: String { rawValue }
+}
