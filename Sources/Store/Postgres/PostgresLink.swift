@@ -24,13 +24,15 @@ final class PostgresLink: Sendable {
     /// throws `StoreError(.unavailable)` and drops it; an error the server answered (SQL) throws `.io`; errors of
     /// `body`'s own pass through.
     ///
-    /// `retryOnFreshConnection` (for reads only: a write that failed may have committed) runs `body` once more
-    /// on a new connection when a connection kept from before turns out to be dead, as after a server restart.
-    func use<T>(retryOnFreshConnection: Bool = false, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    /// `retryOnFreshConnection` runs `body` once more on a new connection when a connection kept from before
+    /// turns out to be dead (as after a server restart) and `retryable()` still holds: always for reads; for a
+    /// write, only while its COMMIT was not sent (a write whose COMMIT failed may have committed).
+    func use<T>(retryOnFreshConnection: Bool = false, retryable: () -> Bool = { true },
+                _ body: (PostgresConnection) async throws -> T) async throws -> T {
         let (open, reused) = try await connected()
         do {
             return try await use(open, body)
-        } catch let error as StoreError where error.code == .unavailable && reused && retryOnFreshConnection {
+        } catch let error as StoreError where error.code == .unavailable && reused && retryOnFreshConnection && retryable() {
             return try await use(try await connected().connection, body)
         }
     }
@@ -68,12 +70,13 @@ final class PostgresLink: Sendable {
         }
     }
 
+    /// Closes the connection without waiting for the close to complete (a terminated connection may never say).
     func close() async {
         let open = connection.withLock { current in
             defer { current = nil }
             return current
         }
-        try? await open?.close()
+        open?.close().whenComplete { _ in }
     }
 
     private func connected() async throws(StoreError) -> (connection: PostgresConnection, reused: Bool) {
@@ -113,7 +116,7 @@ final class PostgresLink: Sendable {
         if let error = error as? StoreError { return error.message }
         guard let error = error as? PSQLError else { return "\(error)" }
         if let message = error.serverInfo?[.message] { return message }
-        if let underlying = error.underlying { return "\(underlying)" }
+        if let underlying = error.underlying { return describe(underlying) }
         return "\(error.code)"
     }
 }

@@ -128,8 +128,8 @@ public final class PostgresStore: ConfigStore {
             defer { state.followers = [] }
             return state.followers
         }
+        // Not awaited: a catch-up may be waiting on a query that a closing connection never answers.
         for task in followers { task.cancel() }
-        for task in followers { await task.value }
         await link.close()
     }
 
@@ -139,21 +139,13 @@ public final class PostgresStore: ConfigStore {
             do {
                 let connection = try await link.openDedicated()
                 do {
-                    try await connection.listen(on: Self.channel) { notifications in
-                        // A query behind the LISTEN returns once it is in force: whatever commits after that is
-                        // notified, and whatever committed before is read now.
-                        try await connection.query("SELECT 1", logger: logger)
-                        delay = .milliseconds(100)
-                        // What committed before the LISTEN must be read now: no notification will tell of it.
-                        var retry = Duration.milliseconds(50)
-                        while !(await catchUpAndReport(reason: "listen")), !Task.isCancelled {
-                            try await Task.sleep(for: retry)
-                            retry = min(retry * 2, .seconds(2))
-                        }
-                        for try await _ in notifications {
-                            await catchUpAndReport(reason: "notify")
-                        }
-                    }
+                    // The connection's end does not always end its notification sequence, nor answer a query sent
+                    // as it closes (and a half-open TCP connection ends nothing), so a watchdog pings it, and
+                    // whichever of the two returns first ends the listening; the other is left to finish.
+                    let listened = try await FirstOf.race(
+                        { [self] in try await listen(on: connection) },
+                        { [self] in try await watch(connection) })
+                    if listened { delay = .milliseconds(100) }
                 } catch {
                     if !Task.isCancelled {
                         logger.warning("LISTEN connection to PostgreSQL lost; reconnecting", metadata: [
@@ -161,7 +153,8 @@ public final class PostgresStore: ConfigStore {
                         ])
                     }
                 }
-                try? await connection.close()
+                // Not awaited: the close of a connection the server terminated may never report completion.
+                connection.close().whenComplete { _ in }
             } catch {
                 markUnreachable(error)
             }
@@ -169,6 +162,42 @@ public final class PostgresStore: ConfigStore {
             delay = min(delay * 2, .seconds(2))
         }
     }
+
+    /// LISTENs on `connection` and catches up on every notification until the connection ends.
+    private func listen(on connection: PostgresConnection) async throws -> Bool {
+        try await connection.listen(on: Self.channel) { notifications in
+            // A query behind the LISTEN returns once it is in force: whatever commits after that is notified.
+            try await connection.query("SELECT 1", logger: logger)
+            logger.debug("listening for changes", metadata: ["database": "\(location)"])
+            // What committed before the LISTEN must be read now: no notification will tell of it.
+            var retry = Duration.milliseconds(50)
+            while !(await catchUpAndReport(reason: "listen")), !Task.isCancelled {
+                try await Task.sleep(for: retry)
+                retry = min(retry * 2, .seconds(2))
+            }
+            for try await _ in notifications {
+                await catchUpAndReport(reason: "notify")
+            }
+            return true
+        }
+    }
+
+    /// Returns (ending the listening) when `connection` is closed or a ping gets no answer within 2 s.
+    private func watch(_ connection: PostgresConnection) async throws -> Bool {
+        while !Task.isCancelled {
+            try await Task.sleep(for: Self.listenPing)
+            if connection.isClosed { return false }
+            let logger = self.logger
+            let answered = try await FirstOf.race(
+                { try await connection.query("SELECT 1", logger: logger); return true },
+                { try await Task.sleep(for: .seconds(2)); return false })
+            if !answered { return false }
+        }
+        return false
+    }
+
+    /// How often the LISTEN connection is checked.
+    static let listenPing = Duration.seconds(1)
 
     /// Whether the catch-up reached the database.
     @discardableResult
@@ -348,9 +377,12 @@ public final class PostgresStore: ConfigStore {
             return try await lock.run {
                 let before = state.withLock { $0.loaded }
                 var caughtUp = before
-                let outcome: Result<(Loaded, T), any Error> = try await link.use { connection in
+                let committing = CommitSent()
+                let outcome: Result<(Loaded, T), any Error> = try await link.use(
+                    retryOnFreshConnection: true, retryable: { !committing.isSet }
+                ) { connection in
                     do {
-                        return .success(try await Self.transaction(connection, "BEGIN", logger: logger) {
+                        return .success(try await Self.transaction(connection, "BEGIN", logger: logger, committing: committing) {
                             let head = try await Self.head(connection, logger: logger, forUpdate: true)
                             caughtUp = try await Self.read(connection, from: before, head: head, logger: logger)
                             let (changed, changes, result): (Loaded, [Change], T)
@@ -386,6 +418,13 @@ public final class PostgresStore: ConfigStore {
         }
     }
 
+    /// Whether a transaction's COMMIT was sent: a retry is safe only before.
+    final class CommitSent: Sendable {
+        private let value = Atomic<Bool>(false)
+        var isSet: Bool { value.load(ordering: .relaxed) }
+        func set() { value.store(true, ordering: .relaxed) }
+    }
+
     /// An error of the change itself (an invalid entity), carried out of the transaction it rolled back.
     private struct Refused: Error {
         var error: any Error
@@ -393,7 +432,9 @@ public final class PostgresStore: ConfigStore {
 
     /// Runs `body` between `begin` and COMMIT; any error rolls back (so the connection is usable again) and
     /// passes through.
+    /// `committing` is set just before COMMIT is sent: from then on a failure leaves the outcome unknown.
     private static func transaction<T>(_ connection: PostgresConnection, _ begin: PostgresQuery, logger: Logger,
+                                       committing: CommitSent? = nil,
                                        _ body: () async throws -> T) async throws -> T {
         try await connection.query(begin, logger: logger)
         let value: T
@@ -403,6 +444,7 @@ public final class PostgresStore: ConfigStore {
             if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
             throw error
         }
+        committing?.set()
         try await connection.query("COMMIT", logger: logger)
         return value
     }
@@ -509,7 +551,9 @@ public final class PostgresStore: ConfigStore {
     private func publish(_ loaded: Loaded, previous: Loaded) -> StoreSnapshot? {
         let changed = loaded.snapshot.generation != previous.snapshot.generation || previous.rows == nil
             || loaded.tokens != previous.tokens
-        state.withLock { state in
+        let current = state.withLock { state -> Bool in
+            // A holder passed over by the lock may publish late: never over a newer version.
+            guard loaded.snapshot.generation >= state.loaded.snapshot.generation else { return false }
             state.loaded = loaded
             if !state.health.reachable || state.health.fromCache {
                 logger.notice("PostgreSQL reachable; configuration caught up", metadata: [
@@ -517,8 +561,9 @@ public final class PostgresStore: ConfigStore {
                 ])
             }
             state.health = StoreHealth(reachable: true, fromCache: false)
+            return true
         }
-        guard changed else { return nil }
+        guard changed, current else { return nil }
         if let cache {
             do {
                 try cache.write(loaded.snapshot, tokens: loaded.tokens.values.sorted { $0.name < $1.name },
