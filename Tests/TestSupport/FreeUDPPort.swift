@@ -9,7 +9,13 @@ import Darwin
 
 /// A UDP port on 127.0.0.1 that was free a moment ago, for a listener whose address a server must know first.
 public func freeUDPPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    try freeLoopbackPort(Int32(SOCK_DGRAM.rawValue))
+}
+
+/// A port of socket type `type` (SOCK_DGRAM, SOCK_STREAM) on 127.0.0.1 that was free a moment ago. A socket
+/// that was only bound leaves no TIME_WAIT behind, so a server can bind the port at once.
+public func freeLoopbackPort(_ type: Int32) throws -> Int {
+    let fd = socket(AF_INET, type, 0)
     guard fd >= 0 else { throw FreeUDPPortError("socket: errno \(errno)") }
     defer { close(fd) }
     var address = sockaddr_in()

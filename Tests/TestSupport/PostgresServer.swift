@@ -257,23 +257,8 @@ public final class PostgresServer: Sendable {
         }
     }
 
-    /// A TCP port on 127.0.0.1 that was free a moment ago. A socket that was only bound leaves no TIME_WAIT
-    /// behind, so the server can bind the port at once.
     private static func freeTCPPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw PostgresServerError("socket: errno \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        _ = inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard ok else { throw PostgresServerError("bind: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        try freeLoopbackPort(Int32(SOCK_STREAM.rawValue))
     }
 
     /// initdb and pg_ctl of one installation, and the psql beside them when there is one (Debian's /usr/bin/psql

@@ -1,8 +1,8 @@
 import Foundation
 
-/// A private PostgreSQL server could not be found, started or used; `stderr` carries the command's own words
-/// (initdb's, pg_ctl's, psql's), or the tail of the server log when the server would not start.
-public struct PostgresServerError: Error, CustomStringConvertible, Sendable {
+/// A helper the tests run failed (a testdns script, initdb, pg_ctl, psql); `stderr` carries its own words (and
+/// nsupdate's, named's, or the tail of a server log).
+public struct ToolError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public let exitStatus: Int32?
     public let stderr: String
@@ -21,3 +21,8 @@ public struct PostgresServerError: Error, CustomStringConvertible, Sendable {
         return text
     }
 }
+
+/// testdns/ scripts failing.
+public typealias TestDNSError = ToolError
+/// A private PostgreSQL server that could not be found, started or used.
+public typealias PostgresServerError = ToolError
