@@ -13,6 +13,15 @@ extension AdminAPI {
             let report = HealthReport(upstream: upstream, targets: config.targets(of: id),
                                       balancer: runtime.balancer(upstream.name), now: .now)
             let query = request.uri.queryParameters
+            switch query.get("scope") {
+            case nil, "node": break
+            case "cluster": return await clusterHealth(upstream, config: config)
+            case let other?:
+                return AdminResponse.json(.object([
+                    "name": .string("invalid scope"), "message": .string("scope must be node or cluster, got \"\(other)\""),
+                    "fields": .object(["scope": .string("expected node or cluster")]),
+                ]), status: .badRequest)
+            }
             let flag = query.get("balancer_health")
             guard flag == nil || ["0", "1", "true", "false"].contains(flag ?? "") else {
                 return AdminResponse.json(.object([

@@ -57,6 +57,7 @@ public struct AdminAPI: Sendable {
         addConfigRoutes(router)
         addEntityRoutes(router)
         addHealthRoutes(router)
+        addClusteringRoutes(router)
         return router
     }
 

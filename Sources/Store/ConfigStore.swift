@@ -38,6 +38,13 @@ public protocol ConfigStore: AnyObject, Sendable {
 
     /// Removes a token; returns whether one existed.
     func removeToken(name: String) async throws(StoreError) -> Bool
+
+    /// Every token with its hash, for a backup.
+    func storedTokens() async throws(StoreError) -> [StoredToken]
+
+    /// Replaces the whole configuration and every token in one transaction (a restore from a backup); nothing
+    /// is written if it fails. The version goes on from the stored one, so running nodes take it as a change.
+    func restore(_ config: DeclarativeConfig, tokens: [StoredToken]) async throws(StoreError) -> StoreSnapshot
 }
 
 extension ConfigStore {

@@ -259,6 +259,42 @@ public final class SQLiteStore: ConfigStore {
         }
     }
 
+    public func storedTokens() throws(StoreError) -> [StoredToken] {
+        do {
+            return try database.read { db in
+                try Row.fetchAll(db, sql: "SELECT name, role, sha256 FROM admin_token ORDER BY name").compactMap { row in
+                    AdminRole(rawValue: row["role"]).map { StoredToken(name: row["name"], role: $0, sha256: row["sha256"]) }
+                }
+            }
+        } catch {
+            throw StoreError(.io, "cannot read tokens: \(Self.describe(error))", underlying: error)
+        }
+    }
+
+    @discardableResult
+    public func restore(_ config: DeclarativeConfig, tokens: [StoredToken]) throws(StoreError) -> StoreSnapshot {
+        writer.lock()
+        defer { writer.unlock() }
+        let snapshot: StoreSnapshot
+        do {
+            snapshot = try database.write { db in
+                let generation = try Self.storedGeneration(db) + 1
+                try Self.write(EntityRow.rows(of: config), generation: generation, db: db)
+                try db.execute(sql: "DELETE FROM admin_token")
+                let now = Date().timeIntervalSince1970
+                for token in tokens {
+                    try db.execute(sql: "INSERT INTO admin_token (name, role, sha256, created_at) VALUES (?, ?, ?, ?)",
+                                   arguments: [token.name, token.role.rawValue, token.sha256, now])
+                }
+                return StoreSnapshot(config: config, generation: generation)
+            }
+        } catch {
+            throw StoreError(.io, "cannot restore into \(path): \(Self.describe(error))", underlying: error)
+        }
+        current.withLock { $0 = snapshot }
+        return snapshot
+    }
+
     static func describe(_ error: any Error) -> String {
         if let error = error as? DatabaseError { return error.message ?? "\(error.resultCode)" }
         return "\(error)"

@@ -30,7 +30,8 @@ enum AdminWiring {
     /// Admin API tokens (`switchyard admin-token create`): without one the node refuses to start rather than
     /// expose an open Admin API, with or without TLS (TLS protects the traffic, not the API). `tls` comes from
     /// `loadTLS` and serves every `ssl` listener. If one listener cannot start, those already started stop.
-    static func start(settings: NodeSettings, tls: AdminTLS?, store: any ConfigStore, node: GatewayNode, logger: Logger,
+    static func start(settings: NodeSettings, tls: AdminTLS?, store: any ConfigStore, node: GatewayNode,
+                      nodeID: String? = nil, logger: Logger,
                       onChange: @escaping @Sendable (StoreSnapshot) -> Void) async throws -> [AdminServer] {
         for listen in settings.adminListen {
             if let refusal = AdminSecurity.refusal(host: listen.host, port: listen.port, hasTokens: await store.hasTokens) {
@@ -49,7 +50,9 @@ enum AdminWiring {
             if !listen.ssl, !AdminSecurity.isLoopback(listen.host) {
                 logger.warning("admin API listens on \(listen) without TLS: tokens and configuration cross the network in clear; add the ssl flag with admin_ssl_cert and admin_ssl_cert_key")
             }
-            let api = AdminAPI(store: store, runtime: node.adminRuntime(),
+            var runtime = node.adminRuntime()
+            if let nodeID { runtime.nodeID = nodeID }
+            let api = AdminAPI(store: store, runtime: runtime,
                                requireToken: !AdminSecurity.isLoopback(listen.host), allow: allow, logger: logger,
                                onChange: onChange)
             do {

@@ -213,10 +213,14 @@ struct StartCommand: AsyncParsableCommand {
                 throw StartFailure("\(error)")
             }
         }
+        // A cluster member is known by host and proxy port: unique on one host, stable across restarts.
+        let cluster = store.cluster
+        let memberID = cluster == nil ? nil : "\(ProcessInfo.processInfo.hostName):\(node.proxy.port.map(String.init) ?? "0")"
         let admin: [AdminServer]
         do {
             admin = try await NodeControl.retrying(enabled: handOver != nil) {
-                try await AdminWiring.start(settings: settings, tls: adminTLS, store: store, node: node, logger: logger) { snapshot in
+                try await AdminWiring.start(settings: settings, tls: adminTLS, store: store, node: node, nodeID: memberID,
+                                            logger: logger) { snapshot in
                     node.apply(snapshot.config, generation: snapshot.generation)
                 }
             }
@@ -225,8 +229,8 @@ struct StartCommand: AsyncParsableCommand {
             throw error
         }
         // A cluster node follows the other nodes' writes from here on, through the same ordered apply.
-        let cluster = store as? PostgresStore
-        cluster?.follow(every: .milliseconds(Int64((settings.postgres.updateFrequency * 1000).rounded()))) { snapshot in
+        let postgres = store as? PostgresStore
+        postgres?.follow(every: .milliseconds(Int64((settings.postgres.updateFrequency * 1000).rounded()))) { snapshot in
             node.apply(snapshot.config, generation: snapshot.generation)
         }
         if let handOver {
@@ -291,12 +295,17 @@ struct StartCommand: AsyncParsableCommand {
             }
         }
         let handedOverFlag = HandOverFlag()
+        let heartbeat = Duration.milliseconds(Int64((settings.postgres.updateFrequency * 1000).rounded()))
         let drain = TimeAmount.nanoseconds(Int64((settings.drainTimeout * 1e9).rounded()))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [GatewayService(node: node, drainTimeout: drain), AdminService(servers: admin), ReloadService(signals: hangups, reload: reload),
                        ReopenService(signals: rotations, reopen: { node.proxy.settings.accessLog?.reopen() }),
                        UpgradeService(signals: upgrades, spawn: { NodeControl.spawnSuccessor(controlPath: controlPath, logger: upgradeLogger) })]
-                + (stateFile.map { [StateFileService(file: $0, node: node, handedOver: { handedOverFlag.isSet })] } ?? []),
+                + (stateFile.map { [StateFileService(file: $0, node: node, handedOver: { handedOverFlag.isSet })] } ?? [])
+                + (cluster.map { cluster in
+                    [HeartbeatService(cluster: cluster, id: memberID ?? "", interval: heartbeat, node: node, store: store,
+                                      handedOver: { handedOverFlag.isSet }, logger: logger)]
+                } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let control: ControlServer?
         do throws(GatewayError) {
@@ -313,7 +322,7 @@ struct StartCommand: AsyncParsableCommand {
         SystemdNotify.send("READY=1\nMAINPID=\(getpid())")
         try await group.run()
         control?.stop()
-        await cluster?.close()
+        await postgres?.close()
     }
 
     static func loadConfig(_ path: String) throws -> DeclarativeConfig {

@@ -8,6 +8,6 @@ struct Switchyard: AsyncParsableCommand {
         abstract: "A DNS/SRV-driven service-discovery load balancer and API gateway.",
         version: SwitchyardVersion.current,
         subcommands: [StartCommand.self, ResolveCommand.self, WatchCommand.self, DemoBackendCommand.self,
-                      ConfigCommand.self, MigrationsCommand.self, AdminTokenCommand.self]
+                      ConfigCommand.self, DBCommand.self, MigrationsCommand.self, AdminTokenCommand.self]
     )
 }

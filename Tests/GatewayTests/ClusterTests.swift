@@ -5,7 +5,7 @@ import TestSupport
 
 /// Three `switchyard start` processes sharing one real PostgreSQL 15: a write on one node serves on the others,
 /// and the database going down stops neither the proxying nor a restart, only writes (503).
-@Suite("cluster: three nodes on one PostgreSQL", .serialized, .timeLimit(.minutes(3)))
+@Suite("cluster: three nodes on one PostgreSQL", .serialized, .timeLimit(.minutes(4)))
 struct ClusterTests {
     static var binary: String { ConcurrentApplyTests.binary }
 
@@ -25,6 +25,8 @@ struct ClusterTests {
         environment["SWITCHYARD_DATABASE"] = database
         environment["SWITCHYARD_DB_CACHE_FILE"] = directory.appendingPathComponent("\(name)-cache.json").path
         environment["SWITCHYARD_CONTROL_SOCKET"] = "off"
+        // Heartbeats (and the fallback poll) every second, so a node is stale after 3 s.
+        environment["SWITCHYARD_DB_UPDATE_FREQUENCY"] = "1"
         let process = try BackgroundProcess(binary, ["start"], environment: environment)
         guard let line = process.waitForLine(containing: "proxy listening on"),
               let proxy = ConcurrentApplyTests.ports(in: line, after: "http://127.0.0.1:").first,
@@ -81,12 +83,40 @@ struct ClusterTests {
         #expect(await waitFor(.seconds(5)) { Self.backend(b.proxy, "/one") == "one" } != nil)
         let propagation = ContinuousClock.now - written
 
+        // The cluster's view of itself: three nodes, none behind, seen from any node.
+        let ids = ["a": a, "b": b, "c": c].mapValues { "\(ProcessInfo.processInfo.hostName):\($0.proxy)" }
+        let listed = await waitFor(.seconds(5)) {
+            guard let text = ConcurrentApplyTests.send(b.admin, "GET", "/clustering/status")?.text else { return false }
+            return ids.values.allSatisfy { text.contains("\"id\":\"\($0)\"") }
+                && text.contains("\"nodes\":3") && text.contains("\"behind\":0") && text.contains("\"stale\":0")
+        }
+        #expect(listed != nil, "\(ConcurrentApplyTests.send(b.admin, "GET", "/clustering/status")?.text ?? "no answer")")
+
+        // Health is per node: an address marked down on B only shows so in every node's cluster-wide view.
+        let address = "127.0.0.1:\(one.port)"
+        #expect(ConcurrentApplyTests.send(a.admin, "POST", "/upstreams", json: #"{"name": "pool"}"#)?.status == 201)
+        #expect(ConcurrentApplyTests.send(a.admin, "POST", "/upstreams/pool/targets",
+                                          json: #"{"target": "\#(address)"}"#)?.status == 201)
+        #expect(await waitFor(.seconds(5)) {
+            ConcurrentApplyTests.send(b.admin, "PUT", "/upstreams/pool/targets/\(address)/unhealthy")?.status == 204
+        } != nil)
+        var clusterHealth = ""
+        let disagreement = await waitFor(.seconds(10)) {
+            clusterHealth = ConcurrentApplyTests.send(a.admin, "GET", "/upstreams/pool/health?scope=cluster")?.text ?? ""
+            return clusterHealth.contains("\"\(ids["b"] ?? "")\":\"UNHEALTHY\"")
+                && clusterHealth.contains("\"\(ids["a"] ?? "")\":\"HEALTHCHECKS_OFF\"")
+                && clusterHealth.contains("\"\(ids["c"] ?? "")\":\"HEALTHCHECKS_OFF\"")
+                && clusterHealth.contains("\"agreed\":false") && clusterHealth.contains("\"disagreements\":1")
+        }
+        #expect(disagreement != nil, "\(clusterHealth)")
+        #expect(ConcurrentApplyTests.send(a.admin, "GET", "/upstreams/pool/health?scope=everywhere")?.status == 400)
+
         // Load through all three nodes while the database is down.
         let load = Load(ports: [a.proxy, b.proxy, c.proxy])
         let loadDone = Task.detached {
-            let deadline = ContinuousClock.now + .seconds(60)
+            let deadline = ContinuousClock.now + .seconds(120)
             var count = 0
-            while !load.over.load(ordering: .relaxed), ContinuousClock.now < deadline, count < 20_000 {
+            while !load.over.load(ordering: .relaxed), ContinuousClock.now < deadline, count < 100_000 {
                 let proxies = load.ports
                 let port = proxies[count % proxies.count]
                 count += 1
@@ -97,6 +127,7 @@ struct ClusterTests {
         }
         try await Task.sleep(for: .milliseconds(300))
         server.stopServer()
+        let outage = ContinuousClock.now
 
         // Writes answer 503 and say why; reads answer from memory.
         let refusedWrite = ConcurrentApplyTests.send(a.admin, "POST", "/services",
@@ -104,6 +135,7 @@ struct ClusterTests {
         #expect(refusedWrite?.status == 503, "\(refusedWrite.map { "\($0.status) \($0.text)" } ?? "no answer")")
         #expect(refusedWrite?.text.contains("database") == true)
         #expect(ConcurrentApplyTests.send(a.admin, "GET", "/services/one")?.status == 200)
+        #expect(ConcurrentApplyTests.send(a.admin, "GET", "/clustering/status")?.status == 503)
 
         // C restarted while the database is down starts from its cache and serves (the load leaves it while it
         // is stopped: a stopped node refuses connections, which is not what this measures).
@@ -115,7 +147,8 @@ struct ClusterTests {
         #expect(status?.text.contains("\"from_cache\":true") == true, "\(status?.text ?? "")")
         #expect(await waitFor(.seconds(5)) { Self.backend(c.proxy, "/one") == "one" } != nil)
         load.set(ports: [a.proxy, b.proxy, c.proxy])
-        try await Task.sleep(for: .seconds(1))
+        // The database stays down for a minute under load.
+        try await Task.sleep(until: outage + .seconds(60))
 
         try server.startAgain()
         load.over.store(true, ordering: .relaxed)
@@ -141,6 +174,16 @@ struct ClusterTests {
         }
         let caughtUp = ConcurrentApplyTests.send(c.admin, "GET", "/status")
         #expect(caughtUp?.text.contains("\"from_cache\":false") == true)
+        // The first C could not leave the table while the database was down: it is listed as stale, the
+        // restarted C (another proxy port, so another id) as a member in sync.
+        let restartedID = "\(ProcessInfo.processInfo.hostName):\(c.proxy)"
+        var view = ""
+        let stale = await waitFor(.seconds(10)) {
+            view = ConcurrentApplyTests.send(a.admin, "GET", "/clustering/status")?.text ?? ""
+            return view.contains("\"id\":\"\(restartedID)\"") && view.contains("\"nodes\":4")
+                && view.contains("\"stale\":1") && view.contains("\"behind\":0")
+        }
+        #expect(stale != nil, "\(view)")
         print("cluster: write on A served on C after \(propagation)")
     }
 }

@@ -39,6 +39,10 @@ enum PostgresSchema {
                 health text NOT NULL DEFAULT '{}')
             """,
         ]),
+        ("002_node_heartbeat", [
+            // Each node's own heartbeat interval, so a node is judged stale by its interval, not the reader's.
+            "ALTER TABLE switchyard_node ADD COLUMN heartbeat_seconds double precision NOT NULL DEFAULT 5",
+        ]),
     ]
 
     static var identifiers: [String] { migrations.map(\.id) }

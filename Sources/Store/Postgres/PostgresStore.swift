@@ -18,9 +18,12 @@ import Synchronization
 public final class PostgresStore: ConfigStore {
     public let location: String
     let link: PostgresLink
+    /// Heartbeats and the cluster's view go over a connection of their own, so they never wait behind a write.
+    let memberLink: PostgresLink
+    let memberLock = SerialLock()
     private let lock = SerialLock()
     private let cache: ConfigCache?
-    private let logger: Logger
+    let logger: Logger
     private let state: Mutex<State>
 
     /// The channel every node LISTENs on; the payload is the new version (NOTIFY payloads are capped at 8 kB).
@@ -47,6 +50,7 @@ public final class PostgresStore: ConfigStore {
                  health: StoreHealth) {
         self.location = location.description
         self.link = link
+        memberLink = PostgresLink(location: location, logger: logger)
         self.cache = cache
         self.logger = logger
         state = Mutex(State(loaded: loaded, health: health))
@@ -131,6 +135,7 @@ public final class PostgresStore: ConfigStore {
         // Not awaited: a catch-up may be waiting on a query that a closing connection never answers.
         for task in followers { task.cancel() }
         await link.close()
+        await memberLink.close()
     }
 
     private func listenLoop() async {
@@ -246,37 +251,78 @@ public final class PostgresStore: ConfigStore {
 
     public func update<E: Error>(_ change: (DeclarativeConfig) throws(E) -> DeclarativeConfig) async throws -> StoreSnapshot {
         try await commit { connection, loaded in
-            let next = try change(loaded.snapshot.config)
-            let stored = loaded.rows ?? [:]
-            let rows = StablePositions.assign(EntityRow.rows(of: next), stored: stored)
-            var upserts: [EntityRow] = []
-            var kept = Set<String>()
-            for row in rows {
-                kept.insert(row.id)
-                if stored[row.id] != row { upserts.append(row) }
-            }
-            let deleted = stored.values.filter { !kept.contains($0.id) }
-            if !upserts.isEmpty {
-                try await connection.query("""
-                    INSERT INTO switchyard_entity (id, kind, position, name, json, updated_at)
-                    SELECT u.id, u.kind, u.position, u.name, u.json, now()
-                    FROM unnest(\(upserts.map(\.id))::text[], \(upserts.map(\.kind.rawValue))::text[],
-                                \(upserts.map(\.position))::bigint[], \(upserts.map { $0.name ?? "" })::text[],
-                                \(upserts.map(\.json))::text[]) AS u(id, kind, position, name, json)
-                    ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, position = excluded.position,
-                    name = excluded.name, json = excluded.json, updated_at = excluded.updated_at
-                    """, logger: logger)
-            }
-            if !deleted.isEmpty {
-                try await connection.query("DELETE FROM switchyard_entity WHERE id = ANY(\(deleted.map(\.id)))", logger: logger)
-            }
-            var after = loaded
-            after.snapshot.config = next
-            after.rows = Dictionary(rows.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
-            let changes = upserts.map { Change(id: $0.id, kind: $0.kind.rawValue, operation: "upsert") }
-                + deleted.map { Change(id: $0.id, kind: $0.kind.rawValue, operation: "delete") }
+            let (after, changes) = try await write(try change(loaded.snapshot.config), over: loaded, connection: connection)
             return (after, changes, ())
         }.snapshot
+    }
+
+    /// Writes the rows of `next` that differ from `loaded`'s and deletes those it no longer has; returns the
+    /// configuration after and the change-log rows.
+    private func write(_ next: DeclarativeConfig, over loaded: Loaded,
+                       connection: PostgresConnection) async throws -> (Loaded, [Change]) {
+        let stored = loaded.rows ?? [:]
+        let rows = StablePositions.assign(EntityRow.rows(of: next), stored: stored)
+        var upserts: [EntityRow] = []
+        var kept = Set<String>()
+        for row in rows {
+            kept.insert(row.id)
+            if stored[row.id] != row { upserts.append(row) }
+        }
+        let deleted = stored.values.filter { !kept.contains($0.id) }
+        if !upserts.isEmpty {
+            try await connection.query("""
+                INSERT INTO switchyard_entity (id, kind, position, name, json, updated_at)
+                SELECT u.id, u.kind, u.position, u.name, u.json, now()
+                FROM unnest(\(upserts.map(\.id))::text[], \(upserts.map(\.kind.rawValue))::text[],
+                            \(upserts.map(\.position))::bigint[], \(upserts.map { $0.name ?? "" })::text[],
+                            \(upserts.map(\.json))::text[]) AS u(id, kind, position, name, json)
+                ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, position = excluded.position,
+                name = excluded.name, json = excluded.json, updated_at = excluded.updated_at
+                """, logger: logger)
+        }
+        if !deleted.isEmpty {
+            try await connection.query("DELETE FROM switchyard_entity WHERE id = ANY(\(deleted.map(\.id)))", logger: logger)
+        }
+        var after = loaded
+        after.snapshot.config = next
+        after.rows = Dictionary(rows.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        let changes = upserts.map { Change(id: $0.id, kind: $0.kind.rawValue, operation: "upsert") }
+            + deleted.map { Change(id: $0.id, kind: $0.kind.rawValue, operation: "delete") }
+        return (after, changes)
+    }
+
+    public func storedTokens() throws(StoreError) -> [StoredToken] {
+        state.withLock { state in
+            state.loaded.tokens.values.sorted { $0.name < $1.name }.compactMap { token in
+                AdminRole(rawValue: token.role).map { StoredToken(name: token.name, role: $0, sha256: token.sha256) }
+            }
+        }
+    }
+
+    public func restore(_ config: DeclarativeConfig, tokens: [StoredToken]) async throws(StoreError) -> StoreSnapshot {
+        do {
+            return try await commit { connection, loaded in
+                var (after, changes) = try await write(config, over: loaded, connection: connection)
+                try await connection.query("DELETE FROM switchyard_admin_token", logger: logger)
+                if !tokens.isEmpty {
+                    try await connection.query("""
+                        INSERT INTO switchyard_admin_token (name, role, sha256)
+                        SELECT * FROM unnest(\(tokens.map(\.name))::text[], \(tokens.map(\.role.rawValue))::text[],
+                                             \(tokens.map(\.sha256))::text[])
+                        """, logger: logger)
+                }
+                after.tokens = Dictionary(tokens.map {
+                    ($0.name, ConfigCache.CachedToken(name: $0.name, role: $0.role.rawValue, sha256: $0.sha256))
+                }, uniquingKeysWith: { $1 })
+                // Any token change makes followers re-read every token.
+                changes.append(Change(id: "*", kind: "admin_token", operation: "restore"))
+                return (after, changes, ())
+            }.snapshot
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.io, "cannot restore into \(location): \(PostgresLink.describe(error))", underlying: error)
+        }
     }
 
     public func reload() async throws(StoreError) -> StoreSnapshot {
