@@ -46,9 +46,10 @@ struct HealthMappingTests {
         let a = try #require(policy.active)
         #expect(a.request == ProbeRequest(kind: .http(path: "/ping", host: "api.internal", headers: [("x-probe", "yes")]),
                                           timeout: .milliseconds(500)))
-        #expect(a.concurrency == 3 && a.healthyInterval == .seconds(2) && a.unhealthyInterval == .seconds(1))
-        #expect(a.successes == 3 && a.healthyStatuses == [200] && a.unhealthyStatuses == [500])
-        #expect(a.tcpFailures == 1 && a.timeouts == 2 && a.httpFailures == 3)
+        let schedule = a.schedule
+        #expect(schedule.concurrency == 3 && schedule.healthyInterval == .seconds(2) && schedule.unhealthyInterval == .seconds(1))
+        #expect(schedule.successes == 3 && schedule.healthyStatuses == [200] && schedule.unhealthyStatuses == [500])
+        #expect(schedule.tcpFailures == 1 && schedule.timeouts == 2 && schedule.httpFailures == 3)
         let tcp = HealthMapping.policy(try upstream(#"{"active": {"type": "tcp", "healthy": {"interval": 1}}}"#).healthchecks,
                                        hostHeader: nil)
         #expect(tcp.active?.request.kind == .tcp)

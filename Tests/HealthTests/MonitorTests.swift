@@ -11,7 +11,12 @@ struct MonitorTests {
 
     static func address(_ i: Int) -> Address { Address(ip: .v4(0x0A00_0000 | UInt32(i)), port: 80) }
 
-    func make(_ count: Int = 4, passive: PassiveHealthSettings, active: ProbeSettings? = nil,
+    /// TCP probes on `schedule`.
+    static func tcpProbes(_ schedule: ProbeSettings) -> ActiveProbes {
+        ActiveProbes(request: ProbeRequest(kind: .tcp, timeout: .seconds(1)), schedule: schedule)
+    }
+
+    func make(_ count: Int = 4, passive: PassiveHealthSettings, active: ActiveProbes? = nil,
               panicThreshold: Int = 0) -> UpstreamHealthMonitor {
         let targets = (1...count).map { TargetSpec(host: "10.0.0.\($0)", port: 80) }
         let balancer = UpstreamBalancer(name: "u", settings: UpstreamSettings(panicThreshold: panicThreshold),
@@ -158,8 +163,8 @@ struct MonitorTests {
 
     @Test("active probes: failing probes eject and hold, passing probes restore before the ejection time ends")
     func probes() {
-        let probe = ProbeSettings(request: ProbeRequest(kind: .tcp, timeout: .seconds(1)), healthyInterval: .seconds(5),
-                                  unhealthyInterval: .seconds(1), successes: 2, tcpFailures: 2)
+        let probe = Self.tcpProbes(ProbeSettings(healthyInterval: .seconds(5),
+                                                 unhealthyInterval: .seconds(1), successes: 2, tcpFailures: 2))
         let m = make(passive: passive(), active: probe)
         let a = Self.address(1)
         _ = m.step(now: t0)
@@ -182,7 +187,7 @@ struct MonitorTests {
         m.settle()
         #expect(!picked(m).contains(a))
         var unwatched = probe
-        unwatched.unhealthyInterval = .zero
+        unwatched.schedule.unhealthyInterval = .zero
         m.update(policy: HealthPolicy(passive: passive(), active: unwatched))
         #expect(m.hold(of: a) == nil, "no probes watch ejected addresses any more: back to half-open trials")
         m.update(policy: HealthPolicy(passive: passive(), active: probe))
@@ -236,8 +241,8 @@ struct MonitorTests {
 
     @Test("probes follow the ring: an address that leaves is forgotten, one that appears is probed")
     func probesFollowRing() {
-        let probe = ProbeSettings(request: ProbeRequest(kind: .tcp, timeout: .seconds(1)), healthyInterval: .seconds(1),
-                                  unhealthyInterval: .seconds(1), successes: 1, tcpFailures: 1)
+        let probe = Self.tcpProbes(ProbeSettings(healthyInterval: .seconds(1),
+                                                 unhealthyInterval: .seconds(1), successes: 1, tcpFailures: 1))
         let m = make(3, passive: passive(), active: probe)
         _ = m.step(now: t0)
         m.settle()
@@ -263,8 +268,8 @@ struct MonitorTests {
 
     @Test("passes seen before a passive ejection do not count towards the restore")
     func ejectionResetsProbePasses() {
-        let probe = ProbeSettings(request: ProbeRequest(kind: .tcp, timeout: .seconds(1)), healthyInterval: .seconds(1),
-                                  unhealthyInterval: .seconds(1), successes: 2)
+        let probe = Self.tcpProbes(ProbeSettings(healthyInterval: .seconds(1),
+                                                 unhealthyInterval: .seconds(1), successes: 2))
         let m = make(passive: passive(), active: probe)
         let a = Self.address(1)
         _ = m.step(now: t0)

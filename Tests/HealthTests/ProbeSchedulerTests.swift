@@ -13,7 +13,7 @@ struct ProbeSchedulerTests {
 
     func settings(concurrency: Int = 10, successes: Int = 2, httpFailures: Int = 2, tcpFailures: Int = 1,
                   timeouts: Int = 3) -> ProbeSettings {
-        ProbeSettings(request: ProbeRequest(kind: .tcp, timeout: .seconds(1)), concurrency: concurrency,
+        ProbeSettings(concurrency: concurrency,
                       healthyInterval: .seconds(10), unhealthyInterval: .seconds(2),
                       successes: successes, tcpFailures: tcpFailures, timeouts: timeouts, httpFailures: httpFailures)
     }

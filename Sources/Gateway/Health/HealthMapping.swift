@@ -27,7 +27,7 @@ enum HealthMapping {
     /// `http`, `https` and `tcp` reach here. An `https` probe verifies the certificate unless
     /// `https_verify_certificate` is false (Kong's default is true), with `https_sni` or else the Host the
     /// probe sends as the server name.
-    static func active(_ hc: Healthchecks, hostHeader: String?, tls: UpstreamTLSContexts? = nil) -> ProbeSettings? {
+    static func active(_ hc: Healthchecks, hostHeader: String?, tls: UpstreamTLSContexts? = nil) -> ActiveProbes? {
         let a = hc.active
         guard a.isEnabled else { return nil }
         let kind: ProbeRequest.Kind
@@ -50,13 +50,14 @@ enum HealthMapping {
         if a.type == .https, let tls, case .http(_, let host, _) = kind {
             probeTLS = tls.tls(verify: a.httpsVerifyCertificate, hostHeader: a.httpsSNI ?? host ?? "")
         }
-        return ProbeSettings(
+        return ActiveProbes(
             request: ProbeRequest(kind: kind, timeout: seconds(a.timeout), tls: probeTLS),
-            concurrency: max(1, a.concurrency),
-            healthyInterval: seconds(a.healthy.interval), unhealthyInterval: seconds(a.unhealthy.interval),
-            healthyStatuses: Set(a.healthy.httpStatuses), unhealthyStatuses: Set(a.unhealthy.httpStatuses),
-            successes: a.healthy.successes, tcpFailures: a.unhealthy.tcpFailures,
-            timeouts: a.unhealthy.timeouts, httpFailures: a.unhealthy.httpFailures)
+            schedule: ProbeSettings(
+                concurrency: max(1, a.concurrency),
+                healthyInterval: seconds(a.healthy.interval), unhealthyInterval: seconds(a.unhealthy.interval),
+                healthyStatuses: Set(a.healthy.httpStatuses), unhealthyStatuses: Set(a.unhealthy.httpStatuses),
+                successes: a.healthy.successes, tcpFailures: a.unhealthy.tcpFailures,
+                timeouts: a.unhealthy.timeouts, httpFailures: a.unhealthy.httpFailures))
     }
 
     static func seconds(_ value: Double) -> Duration {

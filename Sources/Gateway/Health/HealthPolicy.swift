@@ -7,9 +7,9 @@ public struct HealthPolicy: Sendable, Hashable {
     /// checks are off; active and manual ejections still use its ejection times.
     public var passive: PassiveHealthSettings
     /// Active probes; nil when off.
-    public var active: ProbeSettings?
+    public var active: ActiveProbes?
 
-    public init(passive: PassiveHealthSettings, active: ProbeSettings? = nil) {
+    public init(passive: PassiveHealthSettings, active: ActiveProbes? = nil) {
         self.passive = passive
         self.active = active
     }

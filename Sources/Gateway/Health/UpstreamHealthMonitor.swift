@@ -59,7 +59,7 @@ public final class UpstreamHealthMonitor: Sendable {
         self.client = client
         self.logger = logger
         var initial = State(policy: policy, seed: seed)
-        if let active = policy.active { initial.scheduler = ProbeScheduler(settings: active, seed: seed) }
+        if let active = policy.active { initial.scheduler = ProbeScheduler(settings: active.schedule, seed: seed) }
         self.state = NIOLockedValueBox(initial)
         self.queue = DispatchQueue(label: "switchyard.health.\(balancer.name)")
         passiveEnabled.store(policy.isPassiveEnabled, ordering: .relaxed)
@@ -90,17 +90,17 @@ public final class UpstreamHealthMonitor: Sendable {
             s.policy = policy
             if let active = policy.active {
                 if s.scheduler == nil {
-                    s.scheduler = ProbeScheduler(settings: active, seed: s.seed)
+                    s.scheduler = ProbeScheduler(settings: active.schedule, seed: s.seed)
                     s.scheduler?.track(s.members, now: .now)
                 } else {
-                    s.scheduler?.update(active)
+                    s.scheduler?.update(active.schedule)
                 }
             } else {
                 s.scheduler = nil
             }
             // Addresses waiting for probes that no longer watch ejected addresses go back to the
             // half-open rules.
-            if (policy.active?.unhealthyInterval ?? .zero) <= .zero {
+            if (policy.active?.schedule.unhealthyInterval ?? .zero) <= .zero {
                 for (address, hold) in s.holds where hold == .probe { s.holds[address] = nil }
                 attention.store(s.breakers.count + s.holds.count, ordering: .relaxed)
             }
@@ -320,12 +320,12 @@ public final class UpstreamHealthMonitor: Sendable {
                     }
                 }
             }
-            guard var scheduler = s.scheduler else { return ([], nil, wake) }
+            guard var scheduler = s.scheduler, let request = s.policy.active?.request else { return ([], nil, wake) }
             let state = s
             let due = scheduler.start(now: now, isEjected: { state.isOut($0) })
             if let next = scheduler.nextDue(isEjected: { state.isOut($0) }) { wake = min(wake ?? next, next) }
             s.scheduler = scheduler
-            return (due, scheduler.settings.request, wake)
+            return (due, request, wake)
         }
     }
 

@@ -1,3 +1,4 @@
+import Balancer
 import NIOCore
 import NIOHTTP1
 

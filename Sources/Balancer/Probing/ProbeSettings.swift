@@ -1,11 +1,8 @@
-import Proxy
-
-/// An upstream's active probe settings (Kong's `healthchecks.active`), in the units the scheduler uses.
+/// An upstream's active probe schedule and verdicts (Kong's `healthchecks.active`), in the units the scheduler
+/// uses; what a probe sends is the probe client's `ProbeRequest`.
 /// An interval of zero turns probing off for addresses in that state; a threshold of zero turns that
 /// verdict off.
 public struct ProbeSettings: Sendable, Hashable {
-    /// What each probe sends.
-    public var request: ProbeRequest
     /// Probes running at once for the upstream (Kong `concurrency`).
     public var concurrency: Int
     /// Between probes of an address in rotation (Kong `healthy.interval`); zero = not probed.
@@ -29,11 +26,10 @@ public struct ProbeSettings: Sendable, Hashable {
     /// `interval × successes`.
     public var jitter: Double
 
-    public init(request: ProbeRequest, concurrency: Int = 10, healthyInterval: Duration = .zero,
+    public init(concurrency: Int = 10, healthyInterval: Duration = .zero,
                 unhealthyInterval: Duration = .zero, healthyStatuses: Set<Int> = [200, 302],
                 unhealthyStatuses: Set<Int> = [429, 404, 500, 501, 502, 503, 504, 505], successes: Int = 0,
                 tcpFailures: Int = 0, timeouts: Int = 0, httpFailures: Int = 0, jitter: Double = 0.1) {
-        self.request = request
         self.concurrency = concurrency
         self.healthyInterval = healthyInterval
         self.unhealthyInterval = unhealthyInterval

@@ -1,6 +1,3 @@
-import Balancer
-import Proxy
-
 /// When each address of one upstream is probed next, and what the probe results add up to. A plain
 /// state machine (no clock, no sockets, seeded randomness): the monitor feeds it the ring's addresses,
 /// asks which probes are due, and reports each result, getting back a `Verdict` to act on.
