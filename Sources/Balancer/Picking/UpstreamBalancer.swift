@@ -35,6 +35,8 @@ public final class UpstreamBalancer: Sendable {
         var snapshots: [String: NameSnapshot]
         var expansion: TargetExpander.Result
         var generation: UInt64 = 0
+        /// Told of every ring published, with its generation.
+        var observers: [@Sendable (UInt64) -> Void] = []
 
         init(settings: UpstreamSettings, targets: [TargetSpec], snapshots: [String: NameSnapshot]) {
             self.settings = settings
@@ -174,9 +176,21 @@ public final class UpstreamBalancer: Sendable {
                                  health: { states[$0] ?? AddressHealth(address: $0) })
     }
 
+    /// Publishes `ring`; called by writers only, under `writer.lock`.
     private func publish(_ ring: Ring) {
         current.store(ring, ordering: .releasing)
         published.store(ring.generation, ordering: .releasing)
+        for observer in writer.observers { observer(ring.generation) }
+    }
+
+    /// Calls `observer` with the generation of every ring published from now on (a DNS answer, a config
+    /// change, an ejection or a restore), so a follower such as the health monitor is told instead of polling.
+    /// It runs on the writer's thread under the writer's lock: it must be quick and must not call back into
+    /// this balancer.
+    public func onRingChange(_ observer: @escaping @Sendable (UInt64) -> Void) {
+        writer.lock.lock()
+        defer { writer.lock.unlock() }
+        writer.observers.append(observer)
     }
 
     // MARK: Hot path

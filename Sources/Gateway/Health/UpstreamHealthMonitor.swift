@@ -28,8 +28,12 @@ public final class UpstreamHealthMonitor: Sendable {
     private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
     /// Where ring changes (eject, restore, half-open trial) run, in decision order, never on an event loop.
     private let queue: DispatchQueue
-    /// How long the background task sleeps at most, so new ejections and ring changes are noticed.
-    static let maxSleep: Duration = .milliseconds(200)
+    /// Wakes the background task when the ring changes (DNS, config, ejections and restores), a probe ends
+    /// or the settings change: it is told, instead of polling.
+    private let waker = MonitorWaker()
+    /// How long the background task sleeps at most when nothing is due: a safety net, since it is told of
+    /// every change it follows.
+    static let maxSleep: Duration = .seconds(5)
     static let minSleep: Duration = .milliseconds(10)
 
     struct State: Sendable {
@@ -63,6 +67,7 @@ public final class UpstreamHealthMonitor: Sendable {
         self.state = NIOLockedValueBox(initial)
         self.queue = DispatchQueue(label: "switchyard.health.\(balancer.name)")
         passiveEnabled.store(policy.isPassiveEnabled, ordering: .relaxed)
+        balancer.onRingChange { [waker] _ in waker.signal() }
     }
 
     // MARK: Lifecycle
@@ -105,6 +110,7 @@ public final class UpstreamHealthMonitor: Sendable {
                 attention.store(s.breakers.count + s.holds.count, ordering: .relaxed)
             }
         }
+        waker.signal()
     }
 
     public var policy: HealthPolicy { state.withLockedValue { $0.policy } }
@@ -291,12 +297,14 @@ public final class UpstreamHealthMonitor: Sendable {
                         group.addTask { [self] in
                             let result = await client.probe(address, request)
                             probeFinished(address, result: result, now: .now)
+                            // Its next probe, or a held-back one, may now be due.
+                            waker.signal()
                         }
                     }
                 }
                 // Probes due but held back by `concurrency` leave `wake` in the past: still pause a little.
                 let until = max(min(wake ?? now + Self.maxSleep, now + Self.maxSleep), now + Self.minSleep)
-                try? await Task.sleep(until: until, clock: .continuous)
+                await waker.wait(until: until)
             }
         }
     }
