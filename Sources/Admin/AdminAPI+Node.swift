@@ -18,6 +18,9 @@ extension AdminAPI {
         }
     }
 
+    /// The node's state. 200 even while the database is down, as in Kong: the node still proxies and answers
+    /// reads then, so a load balancer health-checking `/status` must not take every node out during an outage;
+    /// `database.reachable` (and `switchyard_database_reachable` in `/metrics`) tells a monitor.
     func status() -> Response {
         let uptime = ContinuousClock.now - started
         let snapshot = store.snapshot
@@ -50,6 +53,6 @@ extension AdminAPI {
                 "upstreams": .int(snapshot.config.upstreams.count), "targets": .int(snapshot.config.targets.count),
                 "consumers": .int(snapshot.config.consumers.count),
             ]),
-        ]), status: reachable ? .ok : .serviceUnavailable)
+        ]))
     }
 }

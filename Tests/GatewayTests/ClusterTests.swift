@@ -136,6 +136,12 @@ struct ClusterTests {
         #expect(refusedWrite?.text.contains("database") == true)
         #expect(ConcurrentApplyTests.send(a.admin, "GET", "/services/one")?.status == 200)
         #expect(ConcurrentApplyTests.send(a.admin, "GET", "/clustering/status")?.status == 503)
+        // /status still answers 200 (a load balancer checking it keeps the serving node) and says why.
+        let outageStatus = ConcurrentApplyTests.send(a.admin, "GET", "/status")
+        #expect(outageStatus?.status == 200)
+        #expect(await waitFor(.seconds(5)) {
+            ConcurrentApplyTests.send(a.admin, "GET", "/status")?.text.contains("\"reachable\":false") == true
+        } != nil)
 
         // C restarted while the database is down starts from its cache and serves (the load leaves it while it
         // is stopped: a stopped node refuses connections, which is not what this measures).
