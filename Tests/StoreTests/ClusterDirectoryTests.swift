@@ -42,26 +42,4 @@ import TestSupport
         await b.leave(id: "b:8000")
         #expect(try await a.clusterView().members.map(\.id) == ["a:8000"])
     }
-
-    @Test func theViewIsUnavailableWhileTheDatabaseIsDown() async throws {
-        let server = try PostgresServer.start()
-        defer { server.stop() }
-        let db = try await StoreDatabase(.postgres, server: server)
-        let store = try #require(try await db.open() as? PostgresStore)
-        defer { Task { await store.close() } }
-        server.stopServer()
-        do {
-            _ = try await store.clusterView()
-            Issue.record("the cluster view was read from a stopped server")
-        } catch {
-            #expect(error.code == .unavailable)
-        }
-        try server.startAgain()
-        var readAgain = false
-        for _ in 0..<50 where !readAgain {
-            readAgain = (try? await store.clusterView()) != nil
-            if !readAgain { try await Task.sleep(for: .milliseconds(200)) }
-        }
-        #expect(readAgain, "the view is read again once the server is back")
-    }
 }

@@ -30,7 +30,8 @@ import Testing
         let caughtUp = await waitFor(.seconds(5)) { follower.snapshot.generation == 1 }
         #expect(caughtUp != nil)
         #expect(follower.snapshot.config == writer.snapshot.config)
-        #expect(followed.generations == [1])
+        // Handed on after it is in force: wait for it as well.
+        #expect(await waitFor(.seconds(5)) { followed.generations == [1] } != nil, "\(followed.generations)")
         // A change to one entity reads one row and leaves the rest as they were.
         _ = try await writer.update { config in
             var config = config
@@ -87,6 +88,13 @@ import Testing
         #expect(writer.snapshot == before)
         #expect(!writer.health.reachable)
         #expect(await writer.role(ofToken: token) == .admin)
+        // The cluster's view lives in the database: it cannot be read now.
+        do {
+            _ = try await writer.clusterView()
+            Issue.record("the cluster view was read from a stopped server")
+        } catch {
+            #expect(error.code == .unavailable)
+        }
         // A node started now starts from its cache, says so, and keeps its tokens; without a cache it refuses.
         let restarted = try #require(try await db.open() as? PostgresStore)
         #expect(restarted.health.fromCache)
@@ -106,6 +114,7 @@ import Testing
         }
         #expect(after.generation == 3)
         #expect(writer.health.reachable)
+        _ = try await writer.clusterView()
         // The follower's LISTEN connection comes back by itself and reads what it missed.
         #expect(await waitFor(.seconds(10)) { follower.snapshot.generation == 3 } != nil)
         // The node started from the cache catches up once it can.

@@ -50,10 +50,14 @@ public final class PostgresServer: Sendable {
     public static func start() throws -> PostgresServer {
         let binaries = try Binaries.find()
         let launcher = try Launcher.forThisProcess()
+        reapOrphans()
         let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("switchyard-pg-\(UUID().uuidString)").path
+            .appendingPathComponent("\(directoryPrefix)\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         do {
+            // Who started it: a later test process stops the server if this one dies without its exit handler.
+            let me = getpid()
+            try "\(me) \(processStart(me) ?? "")".write(toFile: directory + "/owner", atomically: true, encoding: .utf8)
             try launcher.handOver(directory)
             try launcher.check(binaries.initdb, ["-D", directory + "/data", "-U", "switchyard", "-A", "trust",
                                                  "--no-sync", "-E", "UTF8"], timeout: .seconds(120))
@@ -178,6 +182,34 @@ public final class PostgresServer: Sendable {
                 current.removed = true
             }
         }
+    }
+
+    static let directoryPrefix = "switchyard-pg-"
+
+    /// Stops the servers of test processes that died without running their exit handler (a crash, a SIGKILL),
+    /// by the postmaster PID their own data directory names, and removes their directories. A directory whose
+    /// owner still runs (same PID and start time) is left alone, and so is one without an owner file.
+    public static func reapOrphans() {
+        let temporary = FileManager.default.temporaryDirectory.path
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: temporary) else { return }
+        for name in names where name.hasPrefix(directoryPrefix) {
+            let directory = temporary + "/" + name
+            guard let owner = try? String(contentsOfFile: directory + "/owner", encoding: .utf8) else { continue }
+            let fields = owner.split(separator: " ").map(String.init)
+            guard fields.count == 2, let pid = pid_t(fields[0]) else { continue }
+            if processStart(pid) == fields[1] { continue }
+            let data = directory + "/data"
+            if let postmaster = postmasterPID(data), isPostmaster(postmaster, of: data) { terminate(postmaster) }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    /// When `pid` started (field 22 of `/proc/PID/stat`), so a PID reused by another process is not taken for
+    /// the owner; nil when there is no such process.
+    static func processStart(_ pid: pid_t) -> String? {
+        guard let text = readProcFile("/proc/\(pid)/stat"), let name = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: name)...].split(separator: " ")
+        return fields.count > 19 ? String(fields[19]) : nil
     }
 
     /// `pg_ctl start -w` returns once the server accepts connections and leaves the postmaster behind in a
