@@ -57,16 +57,12 @@ extension AdminAPI {
         case let .success(found): view = found
         case let .failure(answer): return answer.response
         }
+        let live = ClusterHealthDigest.content(config: config, balancer: runtime.balancer)
         var digests: [(id: String, content: ClusterHealthDigest.Content)] = view.members.map { member in
-            (member.id, member.id == runtime.nodeID
-                ? ClusterHealthDigest.parse(ClusterHealthDigest.make(config: config, balancer: runtime.balancer))
-                : ClusterHealthDigest.parse(member.health))
+            (member.id, member.id == runtime.nodeID ? live : ClusterHealthDigest.parse(member.health))
         }
-        if !digests.contains(where: { $0.id == runtime.nodeID }) {
-            // Not heartbeated yet: this node's view still belongs in the answer.
-            digests.append((runtime.nodeID, ClusterHealthDigest.parse(
-                ClusterHealthDigest.make(config: config, balancer: runtime.balancer))))
-        }
+        // Not heartbeated yet: this node's view still belongs in the answer.
+        if !digests.contains(where: { $0.id == runtime.nodeID }) { digests.append((runtime.nodeID, live)) }
         var disagreements = 0
         let targets: [JSONValue] = config.targets(of: upstream.id).map { target in
             var addresses = Set<String>()

@@ -13,25 +13,34 @@ public enum ClusterHealthDigest {
     /// so a node rewrites it only when it changed).
     public static func make(config: DeclarativeConfig, balancer: (String) -> UpstreamBalancer?,
                             now: ContinuousClock.Instant = .now) -> String {
-        var upstreams: [String: JSONValue] = [:]
+        let digest = content(config: config, balancer: balancer, now: now)
+        return JSONValue.object(digest.mapValues { targets in
+            .object(targets.mapValues { addresses in .object(addresses.mapValues { .string($0) }) })
+        }).text
+    }
+
+    /// The digest itself, for this node's own live view.
+    static func content(config: DeclarativeConfig, balancer: (String) -> UpstreamBalancer?,
+                        now: ContinuousClock.Instant = .now) -> Content {
+        var upstreams: Content = [:]
         for upstream in config.upstreams {
             let report = HealthReport(upstream: upstream, targets: config.targets(of: upstream.id),
                                       balancer: balancer(upstream.name), now: now)
-            var targets: [String: JSONValue] = [:]
+            var targets: [String: [String: String]] = [:]
             for entry in report.targetEntries() {
                 guard let object = entry.object, let target = object["target"]?.string,
                       case let .array(addresses)? = object["data"]?.object?["addresses"] else { continue }
-                var healths: [String: JSONValue] = [:]
+                var healths: [String: String] = [:]
                 for case let .object(address) in addresses {
                     guard let ip = address["ip"]?.string, case let .int(port)? = address["port"],
                           let health = address["health"]?.string else { continue }
-                    healths[Target.format(host: ip, port: port)] = .string(health)
+                    healths[Target.format(host: ip, port: port)] = health
                 }
-                targets[target] = .object(healths)
+                targets[target] = healths
             }
-            upstreams[upstream.name] = .object(targets)
+            upstreams[upstream.name] = targets
         }
-        return JSONValue.object(upstreams).text
+        return upstreams
     }
 
     /// The digest in `text`; empty when it is not one (a node of another release may write another shape).

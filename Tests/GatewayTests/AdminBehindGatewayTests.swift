@@ -31,19 +31,9 @@ struct AdminBehindGatewayTests {
     /// The consumer's key in the example's kong.yaml.
     static let key = "change-me-ops-admin-key"
 
-    /// One request on a new connection with extra headers; nil when the connection or the response failed.
     static func send(_ port: Int, _ method: String, _ path: String, headers: [(String, String)] = [],
                      json: String? = nil) -> TestResponse? {
-        guard let client = try? TestClient(port: port) else { return nil }
-        var text = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-        for (name, value) in headers { text += "\(name): \(value)\r\n" }
-        if let json {
-            text += "Content-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n\(json)"
-        } else {
-            text += "\r\n"
-        }
-        guard (try? client.send(text)) != nil else { return nil }
-        return try? client.readResponse()
+        ConcurrentApplyTests.send(port, method, path, headers: headers, json: json)
     }
 
     /// The `name` of every entity in an Admin API list answer (`{"data": [...]}`); nil when it is not one.

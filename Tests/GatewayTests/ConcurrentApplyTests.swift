@@ -18,10 +18,12 @@ struct ConcurrentApplyTests {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("switchyard").path
     }
 
-    /// One request on a new connection; nil when the connection or the response failed.
-    static func send(_ port: Int, _ method: String, _ path: String, json: String? = nil) -> TestResponse? {
+    /// One request on a new connection, with extra headers; nil when the connection or the response failed.
+    static func send(_ port: Int, _ method: String, _ path: String, headers: [(String, String)] = [],
+                     json: String? = nil) -> TestResponse? {
         guard let client = try? TestClient(port: port) else { return nil }
         var text = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        for (name, value) in headers { text += "\(name): \(value)\r\n" }
         if let json {
             text += "Content-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n\(json)"
         } else {

@@ -92,11 +92,7 @@ struct DBCommandTests {
             ConcurrentApplyTests.ports(in: $0, after: "http://127.0.0.1:").first
         }, "\(node.stderr)")
         func get(_ path: String, token: String?) -> TestResponse? {
-            guard let client = try? TestClient(port: admin) else { return nil }
-            let header = token.map { "Kong-Admin-Token: \($0)\r\n" } ?? ""
-            guard (try? client.send("GET \(path) HTTP/1.1\r\nHost: localhost\r\n\(header)Connection: close\r\n\r\n")) != nil
-            else { return nil }
-            return try? client.readResponse()
+            ConcurrentApplyTests.send(admin, "GET", path, headers: token.map { [("Kong-Admin-Token", $0)] } ?? [])
         }
         #expect(get("/services/orders", token: nil)?.status == 401)
         #expect(get("/services/orders", token: "syd_" + String(repeating: "0", count: 64))?.status == 401)
