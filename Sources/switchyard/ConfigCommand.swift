@@ -24,7 +24,7 @@ struct ConfigCommand: AsyncParsableCommand {
         func run() async throws {
             let loaded: DeclarativeConfig.Loaded
             do {
-                loaded = try DeclarativeConfig.load(path: file)
+                loaded = try ConfigFile.declarative(file)
             } catch {
                 throw ValidationError("\(file) was not imported (nothing changed):\n" + error.errors.map { "  \($0)" }.joined(separator: "\n"))
             }

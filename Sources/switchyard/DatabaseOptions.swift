@@ -16,8 +16,8 @@ struct DatabaseOptions: ParsableArguments {
         var values = extra
         if let database { values["database"] = database }
         do {
-            return try NodeSettings.load(filePath: settingsPath, environment: ProcessInfo.processInfo.environment,
-                                         commandLine: SettingsLayer(source: "command line", values: values))
+            return try ConfigFile.settings(settingsPath, environment: ProcessInfo.processInfo.environment,
+                                          commandLine: SettingsLayer(source: "command line", values: values))
         } catch {
             throw ValidationError("invalid settings:\n" + error.issues.map { "  \($0)" }.joined(separator: "\n"))
         }

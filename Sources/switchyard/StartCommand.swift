@@ -123,7 +123,7 @@ struct StartCommand: AsyncParsableCommand {
         let settings: NodeSettings
         let commandLine = SettingsLayer(source: "command line", values: values)
         do {
-            settings = try NodeSettings.load(filePath: settingsPath, environment: environment, commandLine: commandLine)
+            settings = try ConfigFile.settings(settingsPath, environment: environment, commandLine: commandLine)
         } catch {
             throw StartFailure("invalid settings:\n" + error.issues.map { "  \($0)" }.joined(separator: "\n"))
         }
@@ -283,7 +283,7 @@ struct StartCommand: AsyncParsableCommand {
             // Node settings (listeners, workers, timeouts…) are fixed for a process's life: when they changed, a
             // successor with the new ones takes this node over, so the reload still refuses no connection.
             do throws(ConfigError) {
-                let fresh = try NodeSettings.load(filePath: settingsPath, environment: environment, commandLine: commandLine)
+                let fresh = try ConfigFile.settings(settingsPath, environment: environment, commandLine: commandLine)
                 let changed = NodeControl.changedSettings(settings, fresh)
                 if !changed.isEmpty {
                     emit("switchyard: node settings changed (\(changed.joined(separator: ", "))); starting a successor to take over with them")
@@ -327,7 +327,7 @@ struct StartCommand: AsyncParsableCommand {
 
     static func loadConfig(_ path: String) throws -> DeclarativeConfig {
         do {
-            let loaded = try DeclarativeConfig.load(path: path)
+            let loaded = try ConfigFile.declarative(path)
             for warning in loaded.warnings {
                 FileHandle.standardError.write(Data("switchyard: \(path): warning: \(warning)\n".utf8))
             }

@@ -198,13 +198,23 @@ struct DeclarativeErrorTests {
         #expect(config.validationIssues().map(\.kind) == [.invalid, .notFound, .invalid])
     }
 
-    @Test func loadFromMissingFileIsUnreadable() {
+    /// A file's text parsed with its name: every issue names the file (reading it is the caller's job; the
+    /// missing-file message is checked on the binary, in GatewayTests' ConfigFileCommandTests).
+    @Test func parseWithAFileNameNamesTheFileInEveryIssue() {
         do {
-            _ = try DeclarativeConfig.load(path: "/nonexistent/kong.yaml")
+            _ = try DeclarativeConfig.parse("_format_version: \"3.0\"\nservices: 5\n", fileName: "/etc/kong.yaml")
             Issue.record("expected failure")
         } catch {
-            #expect(error.code == .unreadable)
-            #expect(error.description.contains("/nonexistent/kong.yaml"))
+            #expect(error.code == .invalid)
+            #expect(!error.issues.isEmpty)
+            #expect(error.issues.allSatisfy { $0.description.hasPrefix("/etc/kong.yaml: ") }, "\(error.issues)")
+        }
+        do {
+            _ = try DeclarativeConfig.parse("[unclosed", fileName: "/etc/kong.yaml")
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.code == .syntax)
+            #expect(error.description.hasPrefix("/etc/kong.yaml"), "\(error.description)")
         }
     }
 }

@@ -12,7 +12,8 @@ struct ExampleFilesTests {
     }
 
     @Test func kongExampleLoads() throws {
-        let loaded = try DeclarativeConfig.load(path: Self.examples.appendingPathComponent("kong.yaml").path)
+        let path = Self.examples.appendingPathComponent("kong.yaml").path
+        let loaded = try DeclarativeConfig.parse(try String(contentsOfFile: path, encoding: .utf8), fileName: path)
         let c = loaded.config
         #expect(loaded.warnings.isEmpty)
         #expect(c.services.count == 3)

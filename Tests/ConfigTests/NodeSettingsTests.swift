@@ -161,15 +161,6 @@ struct NodeSettingsTests {
 
 @Suite("Node settings files")
 struct NodeSettingsFileTests {
-    @Test func missingSettingsFileIsUnreadable() {
-        do {
-            _ = try NodeSettings.load(filePath: "/nonexistent/settings.yaml", environment: [:])
-            Issue.record("expected failure")
-        } catch {
-            #expect(error.code == .unreadable)
-        }
-    }
-
     @Test func emptyFileGivesDefaults() throws {
         #expect(try NodeSettings.load(fileText: "", environment: [:]) == NodeSettings.defaults)
         #expect(try NodeSettings.load(fileText: "# only a comment\n", environment: [:]) == NodeSettings.defaults)

@@ -52,22 +52,17 @@ public struct DeclarativeConfig: Sendable, Hashable {
         return Loaded(config: config, warnings: log.issues)
     }
 
-    /// Reads and parses a file (the only I/O in this module).
-    public static func load(path: String, options: ValidationOptions = .init()) throws(ConfigError) -> Loaded {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(code: .unreadable,
-                              issues: [.error(.invalid, "", "cannot read \(path): \(error.localizedDescription)")])
-        }
+    /// Parses the text of the file at `fileName` (read by the caller: this module does no I/O), naming the file
+    /// in every issue: `kong.yaml: services[0].port: …`.
+    public static func parse(_ text: String, fileName: String,
+                             options: ValidationOptions = .init()) throws(ConfigError) -> Loaded {
         do {
             return try parse(text, options: options)
         } catch {
             var error = error
             error.issues = error.issues.map { issue in
                 var issue = issue
-                issue.path = issue.path.isEmpty ? path : "\(path): \(issue.path)"
+                issue.path = issue.path.isEmpty ? fileName : "\(fileName): \(issue.path)"
                 return issue
             }
             throw error

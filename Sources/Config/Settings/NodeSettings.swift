@@ -237,7 +237,8 @@ public struct NodeSettings: Sendable, Hashable {
         return issues
     }
 
-    /// Resolves file text (optional), environment and command-line layers in their fixed precedence.
+    /// Resolves the settings file's text (optional; read by the caller, as this module does no I/O, and named
+    /// `fileName` in issues), environment and command-line layers in their fixed precedence.
     public static func load(fileText: String?, fileName: String = "settings", environment: [String: String],
                             commandLine: SettingsLayer = SettingsLayer(source: "command line")) throws(ConfigError) -> NodeSettings {
         var layers: [SettingsLayer] = []
@@ -258,23 +259,6 @@ public struct NodeSettings: Sendable, Hashable {
         } catch {
             throw ConfigError(code: .invalid, issues: issues + error.issues)
         }
-    }
-
-    /// Reads the settings file at `filePath` (when given) and resolves it with the environment and command line.
-    public static func load(filePath: String?, environment: [String: String],
-                            commandLine: SettingsLayer = SettingsLayer(source: "command line")) throws(ConfigError) -> NodeSettings {
-        var text: String?
-        if let filePath {
-            do {
-                text = try String(contentsOfFile: filePath, encoding: .utf8)
-            } catch {
-                throw ConfigError(code: .unreadable, issues: [
-                    .error(.invalid, filePath, "cannot read settings file: \(error.localizedDescription)"),
-                ])
-            }
-        }
-        return try load(fileText: text, fileName: filePath ?? "settings", environment: environment,
-                        commandLine: commandLine)
     }
 
     /// Sets one setting from its text form; returns a message when the key or value is invalid.
