@@ -19,7 +19,7 @@ extension AdminAPI {
         case let .failure(answer): return answer.response
         }
         var stale = 0, behind = 0
-        let nodes: [JSONValue] = view.members.map { member in
+        let nodes: [RawValue] = view.members.map { member in
             let lag = max(0, view.version - member.appliedVersion)
             let status: String
             if member.isStale {
@@ -64,13 +64,13 @@ extension AdminAPI {
         // Not heartbeated yet: this node's view still belongs in the answer.
         if !digests.contains(where: { $0.id == runtime.nodeID }) { digests.append((runtime.nodeID, live)) }
         var disagreements = 0
-        let targets: [JSONValue] = config.targets(of: upstream.id).map { target in
+        let targets: [RawValue] = config.targets(of: upstream.id).map { target in
             var addresses = Set<String>()
             for digest in digests {
                 if let found = digest.content[upstream.name]?[target.target] { addresses.formUnion(found.keys) }
             }
-            let entries: [JSONValue] = addresses.sorted().map { address in
-                var byNode: [String: JSONValue] = [:]
+            let entries: [RawValue] = addresses.sorted().map { address in
+                var byNode: [String: RawValue] = [:]
                 for digest in digests {
                     // ABSENT: that node has no such address (its DNS answered otherwise, or it is behind).
                     byNode[digest.id] = .string(digest.content[upstream.name]?[target.target]?[address] ?? "ABSENT")
@@ -82,7 +82,7 @@ extension AdminAPI {
             return .object(["target": .string(target.target), "id": .string(target.id.uuidString.lowercased()),
                             "addresses": .array(entries)])
         }
-        let nodes: [JSONValue] = digests.map { digest in
+        let nodes: [RawValue] = digests.map { digest in
             let member = view.members.first { $0.id == digest.id }
             return .object([
                 "id": .string(digest.id), "this_node": .bool(digest.id == runtime.nodeID),

@@ -39,7 +39,7 @@ extension AdminAPI {
         }
         var text = String(buffer: buffer)
         // Kong's form: {"config": "<declarative text>"}; otherwise the body is the file itself.
-        if let wrapped = JSONValue.parse(text)?.object?["config"]?.string { text = wrapped }
+        if let wrapped = RawValue.parse(json: text)?.object?["config"]?.string { text = wrapped }
         let loaded: DeclarativeConfig.Loaded
         do {
             loaded = try DeclarativeConfig.parse(text)
@@ -71,7 +71,7 @@ extension AdminAPI {
     /// errors that belong to no entity.
     static func flattened(_ error: ConfigError, text: String) -> Response {
         let flat = DeclarativeConfig.flattenErrors(error.issues, in: text)
-        var fields: [String: JSONValue] = [:]
+        var fields: [String: RawValue] = [:]
         for issue in flat.others {
             let key = issue.path.isEmpty ? "@entity" : issue.path
             if case let .string(existing)? = fields[key] {
@@ -80,12 +80,12 @@ extension AdminAPI {
                 fields[key] = .string(issue.message)
             }
         }
-        let entities: [JSONValue] = flat.entities.map { entity in
-            var object: [String: JSONValue] = [
+        let entities: [RawValue] = flat.entities.map { entity in
+            var object: [String: RawValue] = [
                 "entity_type": .string(entity.type),
-                "entity": JSONValue.parse(entity.json) ?? .object([:]),
+                "entity": RawValue.parse(json: entity.json) ?? .object([:]),
                 "errors": .array(entity.errors.map { problem in
-                    var item: [String: JSONValue] = ["message": .string(problem.message), "type": .string(problem.type)]
+                    var item: [String: RawValue] = ["message": .string(problem.message), "type": .string(problem.type)]
                     if let field = problem.field { item["field"] = .string(field) }
                     return .object(item)
                 }),

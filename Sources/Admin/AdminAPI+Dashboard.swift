@@ -1,4 +1,5 @@
 import Balancer
+import Config
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -23,7 +24,7 @@ extension AdminAPI {
 
     /// Cumulative counts only: the page derives rates, shares and percentiles over its own window, so any number
     /// of open pages cost the node nothing between polls.
-    func dashboardState(now: ContinuousClock.Instant, wallClock: Date) -> JSONValue {
+    func dashboardState(now: ContinuousClock.Instant, wallClock: Date) -> RawValue {
         let snapshot = store.snapshot
         let uptime = now - started
         func seconds(_ d: Duration) -> Double {
@@ -35,8 +36,8 @@ extension AdminAPI {
             upstreamOfService[service.displayName] = snapshot.config.upstream(forServiceHost: service.host)?.name
                 ?? "\(service.host):\(service.port)"
         }
-        let services: [JSONValue] = runtime.traffic().map { traffic in
-            var buckets: [JSONValue] = zip(traffic.bucketBounds, traffic.bucketCounts).map { bound, count in
+        let services: [RawValue] = runtime.traffic().map { traffic in
+            var buckets: [RawValue] = zip(traffic.bucketBounds, traffic.bucketCounts).map { bound, count in
                 .object(["le": .double(bound), "count": .int(count)])
             }
             buckets.append(.object(["le": .string("+Inf"), "count": .int(traffic.requests)]))
@@ -47,7 +48,7 @@ extension AdminAPI {
                 "latency_buckets": .array(buckets), "latency_sum_seconds": .double(traffic.latencySumSeconds),
             ])
         }
-        let upstreams: [JSONValue] = snapshot.config.upstreams.sorted { $0.name < $1.name }.map { upstream in
+        let upstreams: [RawValue] = snapshot.config.upstreams.sorted { $0.name < $1.name }.map { upstream in
             upstreamState(upstream.name, now: now, wallClock: wallClock, seconds: seconds)
         }
         return .object([
@@ -64,17 +65,17 @@ extension AdminAPI {
     }
 
     private func upstreamState(_ name: String, now: ContinuousClock.Instant, wallClock: Date,
-                               seconds: (Duration) -> Double) -> JSONValue {
+                               seconds: (Duration) -> Double) -> RawValue {
         guard let balancer = runtime.balancer(name) else {
             return .object(["name": .string(name), "addresses": .array([]), "ejections": .array([])])
         }
         let ring = balancer.ring
         var statuses: [Address: AddressStatus] = [:]
         for status in balancer.health.statuses() { statuses[status.address] = status }
-        let addresses: [JSONValue] = ring.addresses.map { entry in
+        let addresses: [RawValue] = ring.addresses.map { entry in
             let status = statuses[entry.address]
             var health = "healthy"
-            var ejectedFor: JSONValue = .null
+            var ejectedFor: RawValue = .null
             if let ejection = status?.ejection, ejection.isActive {
                 let left = ejection.until - now
                 health = left > .zero ? "ejected" : "half_open"
@@ -93,7 +94,7 @@ extension AdminAPI {
             ])
         }
         let recent = runtime.ejections(name)?.recent(now: wallClock.timeIntervalSince1970) ?? []
-        let ejections: [JSONValue] = recent.map { ejection in
+        let ejections: [RawValue] = recent.map { ejection in
             .object([
                 "address": .string(ejection.address.description), "start": .double(ejection.start),
                 "end": ejection.end.map { .double($0) } ?? .null, "reason": .string(ejection.reason),

@@ -125,8 +125,8 @@ extension AdminAPI {
             if let tags, let escaped = tags.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) {
                 link += "&tags=\(escaped)"
             }
-            next = JSONValue.string(link).text
-            body += ",\"offset\":\(JSONValue.string(String(offset + size)).text)"
+            next = RawValue.string(link).jsonText
+            body += ",\"offset\":\(RawValue.string(String(offset + size)).jsonText)"
         }
         body += ",\"next\":\(next)}"
         return AdminResponse.json(body)
@@ -142,7 +142,7 @@ extension AdminAPI {
     // MARK: Writes
 
     func create(_ kind: EntityKind, request: Request, parent: Parent?) async -> Response {
-        let object: [String: JSONValue]
+        let object: [String: RawValue]
         switch await Self.body(request) {
         case let .success(value): object = value
         case let .failure(response): return response
@@ -162,7 +162,7 @@ extension AdminAPI {
 
     /// PUT: replaces the entity the key names, or creates it with that id or name.
     func upsert(_ kind: EntityKind, key: String, request: Request, parent: Parent?) async -> Response {
-        var object: [String: JSONValue]
+        var object: [String: RawValue]
         switch await Self.body(request) {
         case let .success(value): object = value
         case let .failure(response): return response
@@ -176,7 +176,7 @@ extension AdminAPI {
                 result = id
                 // A path that names the entity keeps that name unless the body sets one (a consumer found
                 // by custom_id keeps its username).
-                let current = config.entityJSON(kind, id: id).flatMap { JSONValue.parse($0)?.object?[field]?.string }
+                let current = config.entityJSON(kind, id: id).flatMap { RawValue.parse(json: $0)?.object?[field]?.string }
                 if object[field] == nil, UUID(uuidString: key) == nil, current == key || kind == .targets {
                     object[field] = .string(key)
                 }
@@ -198,7 +198,7 @@ extension AdminAPI {
     }
 
     func patch(_ kind: EntityKind, key: String, request: Request, parent: Parent? = nil) async -> Response {
-        let object: [String: JSONValue]
+        let object: [String: RawValue]
         switch await Self.body(request) {
         case let .success(value): object = value
         case let .failure(response): return response

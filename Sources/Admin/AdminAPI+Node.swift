@@ -24,7 +24,7 @@ extension AdminAPI {
     func status() -> Response {
         let uptime = ContinuousClock.now - started
         let snapshot = store.snapshot
-        var server: [String: JSONValue] = [:]
+        var server: [String: RawValue] = [:]
         for (key, value) in runtime.counters() { server[key] = .int(value) }
         let health = store.health
         let reachable = health.reachable

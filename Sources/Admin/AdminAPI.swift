@@ -105,7 +105,7 @@ public struct AdminAPI: Sendable {
         }
         let text = String(buffer: buffer)
         if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return .success([:]) }
-        guard let value = JSONValue.parse(text) else {
+        guard let value = RawValue.parse(json: text) else {
             return .failure(AdminResponse.json(.object([
                 "name": .string("invalid body"), "message": .string("body is not valid JSON"),
                 "fields": .object(["@body": .string("expected a JSON object")]),
@@ -123,6 +123,6 @@ public struct AdminAPI: Sendable {
 
 /// A request body read as a JSON object, or the answer that refuses it.
 enum BodyResult {
-    case success([String: JSONValue])
+    case success([String: RawValue])
     case failure(Response)
 }

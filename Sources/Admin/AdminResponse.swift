@@ -10,8 +10,8 @@ enum AdminResponse {
                  body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
-    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        json(value.text, status: status)
+    static func json(_ value: RawValue, status: HTTPResponse.Status = .ok) -> Response {
+        json(value.jsonText, status: status)
     }
 
     static func message(_ text: String, status: HTTPResponse.Status) -> Response {
@@ -27,7 +27,7 @@ enum AdminResponse {
     static func invalid(_ error: ConfigError) -> Response {
         let errors = error.errors.isEmpty ? error.issues : error.errors
         let conflict = errors.contains { $0.kind == .conflict }
-        var fields: [String: JSONValue] = [:]
+        var fields: [String: RawValue] = [:]
         for issue in errors {
             let key = issue.path.isEmpty ? "@entity" : issue.path
             if case let .string(existing)? = fields[key] {

@@ -14,9 +14,9 @@ public enum ClusterHealthDigest {
     public static func make(config: DeclarativeConfig, balancer: (String) -> UpstreamBalancer?,
                             now: ContinuousClock.Instant = .now) -> String {
         let digest = content(config: config, balancer: balancer, now: now)
-        return JSONValue.object(digest.mapValues { targets in
+        return RawValue.object(digest.mapValues { targets in
             .object(targets.mapValues { addresses in .object(addresses.mapValues { .string($0) }) })
-        }).text
+        }).jsonText
     }
 
     /// The digest itself, for this node's own live view.
@@ -31,8 +31,8 @@ public enum ClusterHealthDigest {
                 guard let object = entry.object, let target = object["target"]?.string,
                       case let .array(addresses)? = object["data"]?.object?["addresses"] else { continue }
                 var healths: [String: String] = [:]
-                for case let .object(address) in addresses {
-                    guard let ip = address["ip"]?.string, case let .int(port)? = address["port"],
+                for address in addresses.compactMap(\.object) {
+                    guard let ip = address["ip"]?.string, case let .int(port, _)? = address["port"],
                           let health = address["health"]?.string else { continue }
                     healths[Target.format(host: ip, port: port)] = health
                 }
@@ -45,7 +45,7 @@ public enum ClusterHealthDigest {
 
     /// The digest in `text`; empty when it is not one (a node of another release may write another shape).
     public static func parse(_ text: String) -> Content {
-        guard let upstreams = JSONValue.parse(text)?.object else { return [:] }
+        guard let upstreams = RawValue.parse(json: text)?.object else { return [:] }
         var content: Content = [:]
         for (name, targets) in upstreams {
             var byTarget: [String: [String: String]] = [:]

@@ -7,24 +7,24 @@ struct EntityEditor {
     var newID: @Sendable () -> UUID = UUID.init
 
     /// Adds an entity from a JSON object, with `parent` set as its foreign key (`service`, `upstream`).
-    func create(_ kind: EntityKind, _ object: [String: JSONValue], parent: (field: String, id: UUID)? = nil,
+    func create(_ kind: EntityKind, _ object: [String: RawValue], parent: (field: String, id: UUID)? = nil,
                 in config: DeclarativeConfig) throws(ConfigError) -> (config: DeclarativeConfig, id: UUID) {
         var object = object
         if let parent { object[parent.field] = .object(["id": .string(parent.id.uuidString.lowercased())]) }
-        let added = try config.adding(kind, json: JSONValue.object(object).text, newID: newID)
+        let added = try config.adding(kind, json: RawValue.object(object).jsonText, newID: newID)
         return (added.config, added.id)
     }
 
     /// Replaces the entity `id` with `object` (its id kept), keeping its position and the children that
     /// depend on it (a service's plugins, an upstream's targets, a consumer's credentials).
-    func replace(_ kind: EntityKind, id: UUID, with object: [String: JSONValue],
+    func replace(_ kind: EntityKind, id: UUID, with object: [String: RawValue],
                  parent: (field: String, id: UUID)? = nil,
                  in config: DeclarativeConfig) throws(ConfigError) -> DeclarativeConfig {
         var object = object
         object["id"] = .string(id.uuidString.lowercased())
         if let parent { object[parent.field] = .object(["id": .string(parent.id.uuidString.lowercased())]) }
         let base = config.removing(kind, id: id)
-        var next = try base.adding(kind, json: JSONValue.object(object).text, newID: newID).config
+        var next = try base.adding(kind, json: RawValue.object(object).jsonText, newID: newID).config
         func restore<T: Identifiable>(_ path: WritableKeyPath<DeclarativeConfig, [T]>) where T.ID == UUID {
             let kept = Set(base[keyPath: path].map(\.id))
             let present = Set(next[keyPath: path].map(\.id))
@@ -50,18 +50,18 @@ struct EntityEditor {
 
     /// Merges `patch` over the entity's current fields (Kong's PATCH: fields not given keep their values;
     /// nested records such as `healthchecks` merge too).
-    func merge(_ kind: EntityKind, id: UUID, patch: [String: JSONValue],
+    func merge(_ kind: EntityKind, id: UUID, patch: [String: RawValue],
                in config: DeclarativeConfig) throws(ConfigError) -> DeclarativeConfig {
-        guard let text = config.entityJSON(kind, id: id), let current = JSONValue.parse(text)?.object else {
+        guard let text = config.entityJSON(kind, id: id), let current = RawValue.parse(json: text)?.object else {
             throw ConfigError(code: .invalid, issues: [.error(.notFound, "", "not found")])
         }
         return try replace(kind, id: id, with: Self.merged(current, patch), in: config)
     }
 
-    static func merged(_ base: [String: JSONValue], _ patch: [String: JSONValue]) -> [String: JSONValue] {
+    static func merged(_ base: [String: RawValue], _ patch: [String: RawValue]) -> [String: RawValue] {
         var out = base
         for (key, value) in patch {
-            if case let .object(inner) = value, case let .object(existing)? = base[key], key != "service",
+            if let inner = value.object, let existing = base[key]?.object, key != "service",
                key != "upstream", key != "consumer", key != "route", key != "headers" {
                 out[key] = .object(merged(existing, inner))
             } else {

@@ -26,9 +26,9 @@ struct HealthReport {
     }
 
     private func addressJSON(_ address: Address, weight: Int, priority: UInt16, target: Target,
-                             status: AddressStatus?) -> (json: [String: JSONValue], health: String) {
+                             status: AddressStatus?) -> (json: [String: RawValue], health: String) {
         let health: String
-        var fields: [String: JSONValue] = ["ip": .string(address.ip.description), "port": .int(Int(address.port)),
+        var fields: [String: RawValue] = ["ip": .string(address.ip.description), "port": .int(Int(address.port)),
                                            "weight": .int(weight), "priority": .int(Int(priority))]
         let available = status?.isAvailable ?? true
         if target.weight == 0 || !checksEnabled && available {
@@ -70,12 +70,12 @@ struct HealthReport {
     }
 
     /// One entry of `data` per configured target.
-    func targetEntries() -> [JSONValue] {
+    func targetEntries() -> [RawValue] {
         let ring = balancer?.ring
         let statuses = statuses()
         return targets.map { target in
             let expansion = ring?.targets.first { $0.target.host == target.host && Int($0.target.port) == target.port }
-            var addresses: [JSONValue] = []
+            var addresses: [RawValue] = []
             var healths: [String] = []
             var total = 0, available = 0
             for address in expansion?.addresses ?? [] {
@@ -117,14 +117,14 @@ struct HealthReport {
     }
 
     /// `?balancer_health=1`: the upstream as a whole.
-    func balancerEntry() -> JSONValue {
+    func balancerEntry() -> RawValue {
         let entries = targetEntries()
         var total = 0, available = 0
         var anyHealthy = false
-        for case let .object(entry) in entries {
-            guard case let .object(data)? = entry["data"], case let .object(weight)? = data["weight"] else { continue }
-            if case let .int(t)? = weight["total"] { total += t }
-            if case let .int(a)? = weight["available"] { available += a }
+        for entry in entries.compactMap(\.object) {
+            guard let data = entry["data"]?.object, let weight = data["weight"]?.object else { continue }
+            if case let .int(t, _)? = weight["total"] { total += t }
+            if case let .int(a, _)? = weight["available"] { available += a }
             if case let .array(addresses)? = data["addresses"] {
                 anyHealthy = anyHealthy || addresses.contains { $0.object?["health"]?.string != "UNHEALTHY" }
             }

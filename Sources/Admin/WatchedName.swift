@@ -1,3 +1,5 @@
+import Config
+
 /// What the Admin API shows for one DNS name that discovery watches. Filled from the watcher by the node, so
 /// this module does not depend on the resolver.
 public struct WatchedName: Sendable, Hashable {
@@ -47,8 +49,8 @@ public struct WatchedName: Sendable, Hashable {
     }
 
     /// Kong-style JSON of this name.
-    var json: JSONValue {
-        func number(_ value: Double?) -> JSONValue {
+    var json: RawValue {
+        func number(_ value: Double?) -> RawValue {
             value.map { .double(($0 * 1000).rounded() / 1000) } ?? .null
         }
         return .object([

@@ -40,6 +40,15 @@ struct FlattenedErrorsTests {
         #expect(!flat.entities.contains { $0.type == "route" || $0.type == "service" })
     }
 
+    @Test func anEntityWithANaNIsShownWithTheNumberAsText() throws {
+        let text = "_format_version: \"3.0\"\nservices:\n- name: api\n  host: api.internal\n  port: 70000\n  read_timeout: .nan\n"
+        let error = try #require(throws: ConfigError.self) { try DeclarativeConfig.parse(text) }
+        let flat = DeclarativeConfig.flattenErrors(error.issues, in: text)
+        let service = try #require(flat.entities.first { $0.type == "service" }, "\(flat)")
+        #expect(service.json.contains(#""read_timeout":"nan""#), "\(service.json)")
+        #expect(service.json.contains(#""port":70000"#), "\(service.json)")
+    }
+
     @Test func credentialsWithoutParentIDAndOthersKeptApart() throws {
         let flat = try flattened()
         let credential = try #require(flat.entities.first { $0.type == "keyauth_credential" }, "\(flat)")

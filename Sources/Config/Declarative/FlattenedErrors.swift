@@ -66,10 +66,10 @@ extension DeclarativeConfig {
             }
             index[found.path] = entities.count
             entities.append(FlattenedErrors.Entity(
-                type: found.type, name: found.object.first { $0.key == "name" }?.value.stringValue,
-                id: found.object.first { $0.key == "id" }?.value.stringValue.flatMap { UUID(uuidString: $0) == nil ? nil : $0 },
+                type: found.type, name: found.object.first { $0.key == "name" }?.value.string,
+                id: found.object.first { $0.key == "id" }?.value.string.flatMap { UUID(uuidString: $0) == nil ? nil : $0 },
                 tags: found.object.first { $0.key == "tags" }?.value.stringArray,
-                json: RawValue.object(found.object).jsonText, errors: [problem], path: found.path))
+                json: RawValue.object(found.object).withNonFiniteNumbersAsText.jsonText, errors: [problem], path: found.path))
         }
         return FlattenedErrors(entities: entities, others: others)
     }
@@ -99,7 +99,7 @@ extension DeclarativeConfig {
             }
             if let parent = current, let field = entry.parentField[parent.type],
                !shown.contains(where: { $0.key == field }),
-               let id = parent.object.first(where: { $0.key == "id" })?.value.stringValue, UUID(uuidString: id) != nil {
+               let id = parent.object.first(where: { $0.key == "id" })?.value.string, UUID(uuidString: id) != nil {
                 shown.append((key: field, value: .object([(key: "id", value: .string(id))])))
             }
             current = Located(type: entry.type, path: entityPath, object: shown, field: nil)
@@ -132,38 +132,20 @@ extension DeclarativeConfig {
 }
 
 extension RawValue {
-    var stringValue: String? {
-        if case let .string(text) = self { return text }
-        return nil
-    }
-
     var stringArray: [String]? {
         guard case let .array(items) = self else { return nil }
-        let strings = items.compactMap(\.stringValue)
+        let strings = items.compactMap(\.string)
         return strings.count == items.count ? strings : nil
     }
 
-    /// Compact JSON with sorted keys.
-    var jsonText: String {
-        guard let data = try? JSONSerialization.data(withJSONObject: foundationValue,
-                                                     options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]) else {
-            return "null"
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    private var foundationValue: Any {
+    /// The value with NaN and infinite numbers as their text (`nan`, `inf`), which JSON cannot carry, so an
+    /// entity that has one is still shown.
+    var withNonFiniteNumbersAsText: RawValue {
         switch self {
-        case .null: return NSNull()
-        case let .bool(value, _): return value
-        case let .int(value, _): return value
-        case let .double(value, _): return value.isFinite ? value : String(value)
-        case let .string(text): return text
-        case let .array(items): return items.map(\.foundationValue)
-        case let .object(pairs):
-            var out: [String: Any] = [:]
-            for (key, value) in pairs { out[key] = value.foundationValue }
-            return out
+        case let .double(value, _) where !value.isFinite: return .string(String(value))
+        case .null, .bool, .int, .double, .string: return self
+        case let .array(items): return .array(items.map(\.withNonFiniteNumbersAsText))
+        case let .object(pairs): return .object(pairs.map { (key: $0.key, value: $0.value.withNonFiniteNumbersAsText) })
         }
     }
 }

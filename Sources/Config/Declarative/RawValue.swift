@@ -4,7 +4,9 @@ import Yams
 ///
 /// Scalars keep their original text so that string fields accept unquoted values that YAML 1.1 would read as
 /// booleans or numbers (`host: on`, `tags: [2024]`).
-indirect enum RawValue: Sendable, Equatable {
+///
+/// Also the Admin API's JSON value (request bodies it merges, responses it builds): see `RawValue+JSON.swift`.
+public indirect enum RawValue: Sendable, Equatable {
     case null
     case bool(Bool, text: String)
     case int(Int, text: String)
@@ -13,7 +15,7 @@ indirect enum RawValue: Sendable, Equatable {
     case array([RawValue])
     case object([(key: String, value: RawValue)])
 
-    static func == (lhs: RawValue, rhs: RawValue) -> Bool {
+    public static func == (lhs: RawValue, rhs: RawValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): return true
         case let (.bool(a, _), .bool(b, _)): return a == b
