@@ -4,20 +4,6 @@ import NIOCore
 /// The state of the one request a client connection is serving (later pipelined requests wait in a queue).
 /// A struct stored in the handler: starting a request allocates nothing for it.
 struct Exchange {
-    enum Phase {
-        /// No request in progress.
-        case idle
-        /// Waiting for a new upstream connection.
-        case connecting
-        /// Bound to an upstream connection.
-        case active
-        /// The proxy answered by itself; waiting for the rest of the request before the next one.
-        case answered
-        /// Raw bytes both ways after a 101.
-        case tunnel
-    }
-
-    var phase = Phase.idle
     /// Distinguishes this exchange from earlier ones in callbacks that outlive them (connects).
     var serial = 0
     var route: ProxyRoute? = nil
@@ -39,12 +25,6 @@ struct Exchange {
     var pendingBytes = 0
     var bodyReceived: Int64 = 0
     var bodyLimit: Int64 = .max
-    /// The client's request ended (`.end` received).
-    var requestComplete = false
-    /// The request ended upstream too.
-    var requestSent = false
-    /// At least one response byte went to the client: no more retries or error answers.
-    var responseStarted = false
     /// Keep the client connection after this response.
     var keepClient = true
 

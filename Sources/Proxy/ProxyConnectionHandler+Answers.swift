@@ -12,7 +12,7 @@ extension ProxyConnectionHandler {
         exchange.lastFailure = (status, message)
         if exchange.attemptsLeft > 0 {
             exchange.attemptsLeft -= 1
-            exchange.phase = .answered
+            guard enter(.tryFailed) else { return }
             attempt()
         } else {
             logFlag(.retriesExhausted, ifTriesAbove: 1)
@@ -23,18 +23,17 @@ extension ProxyConnectionHandler {
     /// Answers the current request with an error of the proxy's own.
     func fail(status: Int, message: String) {
         abandonUpstream()
-        if exchange.responseStarted {
+        if state.responseStarted {
             return closeClientAfterFlush()
         }
         answer(
             status: status, message: message,
-            close: (exchange.hasBody && !exchange.requestComplete) || !exchange.clientKeepAlive
+            close: (exchange.hasBody && !state.requestComplete) || !exchange.clientKeepAlive
         )
     }
 
     func answer(status: Int, message: String, close: Bool, extraHeaders: [(name: String, value: String)] = []) {
-        exchange.phase = .answered
-        exchange.responseStarted = true
+        guard enter(.ownAnswer) else { return }
         let keep = !close && exchange.clientKeepAlive && !exchange.upgradeRequested
         exchange.keepClient = keep
         let buffer = ErrorResponse.make(
@@ -46,34 +45,32 @@ extension ProxyConnectionHandler {
         context.write(wrapOutboundOut(buffer), promise: nil)
         clientFlushNeeded = true
         if !keep {
-            refusing = true
+            state.refuse()
             return closeClientAfterFlush()
         }
-        if exchange.requestComplete { finishExchange() }
+        if state.requestComplete { finishExchange() }
     }
 
     /// A request the decoder (or the guard) refused: answered in order after earlier requests, then close.
     func rejectHead(status: Int, message: String) {
-        guard isOpen, !refusing else { return }
-        if exchange.phase != .idle && !exchange.requestComplete && queue.isEmpty {
+        guard state.acceptsInput else { return }
+        switch state.refuseUnframable(status: status, message: message) {
+        case nil:
             // The body of the request in progress is malformed: that request fails, nothing else follows.
             abandonUpstream()
-            if exchange.responseStarted { return closeClientAfterFlush() }
-            return answer(status: status, message: message, close: true)
-        }
-        refusing = true
-        if exchange.phase == .idle && queue.isEmpty {
+            if state.responseStarted { return closeClientAfterFlush() }
+            answer(status: status, message: message, close: true)
+        case .handle:
             respondAndClose(status: status, message: message)
-        } else {
-            queue.append(.reject(status: status, message: message))
+        case .queue:
+            break  // answered in order, after the exchanges before it
         }
     }
 
     func respondAndClose(status: Int, message: String) {
+        guard enter(.ownAnswer) else { return }
         exchange = Exchange()
         exchange.requestId = loop.requestIds.next()
-        exchange.phase = .answered
-        exchange.responseStarted = true
         let buffer = ErrorResponse.make(
             status: status, message: message, requestId: exchange.requestIdText, close: true,
             allocator: context.channel.allocator
@@ -87,14 +84,14 @@ extension ProxyConnectionHandler {
     }
 
     func finishExchange() {
+        guard enter(.exchangeDone) else { return }
         emitLog()
-        exchange.phase = .idle
         exchange.route = nil
         if let head = exchange.upstreamHead.take(), head.capacity <= Self.reusedBufferCapacity {
             requestBuffer = head
         }
         idleSince = .now()
-        if closeWhenIdle && queue.isEmpty {
+        if state.draining && state.isIdle {
             return closeClientAfterFlush()
         }
         drainQueue()
@@ -113,7 +110,7 @@ extension ProxyConnectionHandler {
         report(.released)
         exchange.pending.removeAll()
         exchange.pendingBytes = 0
-        if exchange.phase == .connecting { exchange.phase = .answered }
+        _ = state.apply(.upstreamAbandoned)  // allowed in every stage
     }
 
     func report(_ outcome: UpstreamOutcome) {
@@ -134,13 +131,13 @@ extension ProxyConnectionHandler {
     }
 
     func closeClient() {
-        guard isOpen else { return }
+        guard state.isOpen else { return }
         context.close(promise: nil)
     }
 
     func closeClientAfterFlush() {
-        guard isOpen else { return }
-        refusing = true
+        guard state.isOpen else { return }
+        state.refuse()
         clientFlushNeeded = false
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: promise)
@@ -151,8 +148,8 @@ extension ProxyConnectionHandler {
 
     /// Graceful shutdown: close now when idle, else after the response in progress.
     func closeWhenDone() {
-        closeWhenIdle = true
-        guard exchange.phase == .idle && queue.isEmpty, framer.partialHeadBytes == 0 else {
+        state.drain()
+        guard state.isIdle, framer.partialHeadBytes == 0 else {
             // A request is in progress or arriving: its response carries `Connection: close`.
             return
         }
@@ -160,8 +157,7 @@ extension ProxyConnectionHandler {
         // (it is then answered with `Connection: close`); a connection still idle after that is closed.
         let expected = serial
         context.eventLoop.assumeIsolated().scheduleTask(in: Self.drainIdleGrace) { [self] in
-            guard isOpen, serial == expected, exchange.phase == .idle, queue.isEmpty,
-                  framer.partialHeadBytes == 0 else { return }
+            guard state.isOpen, serial == expected, state.isIdle, framer.partialHeadBytes == 0 else { return }
             closeClientAfterFlush()
         }
     }
@@ -179,10 +175,11 @@ extension ProxyConnectionHandler {
 
     func timerFired() {
         timer = nil
-        guard isOpen else { return }
+        guard state.isOpen else { return }
         let now = NIODeadline.now()
         var next = min(limits.headerReadTimeout, limits.bodyReadTimeout)
-        if exchange.phase == .idle && queue.isEmpty && !refusing {
+        switch state.watch {
+        case .headOrIdle:
             if let started = headStartedAt, framer.awaitingHead {
                 let elapsed = now - started
                 if elapsed >= limits.headerReadTimeout {
@@ -204,7 +201,7 @@ extension ProxyConnectionHandler {
                 }
                 next = min(next, limits.clientIdleTimeout - elapsed)
             }
-        } else if !exchange.requestComplete && (exchange.phase == .active || exchange.phase == .connecting) {
+        case .body:
             // A body that stops arriving holds an upstream connection: bounded like the head.
             // Time spent with reads withheld for back-pressure is the upstream's, not the client's.
             if readPending {
@@ -212,10 +209,12 @@ extension ProxyConnectionHandler {
             } else if now - lastBodyActivity >= limits.bodyReadTimeout {
                 logger.debug("request body timed out", metadata: ["client": "\(clientIPText)"])
                 abandonUpstream()
-                if exchange.responseStarted { return closeClientAfterFlush() }
+                if state.responseStarted { return closeClientAfterFlush() }
                 return answer(status: 408, message: "request body read timed out", close: true)
             }
             next = min(next, limits.bodyReadTimeout - (now - lastBodyActivity))
+        case .none:
+            break
         }
         armTimer(in: max(next, .milliseconds(1)))
     }

@@ -12,7 +12,10 @@ extension ProxyConnectionHandler {
             return fail(status: 503, message: "upstream connection limit reached")
         }
         // Like connecting: the body is held (reading pauses past `maxPendingBytes`) until a connection is bound.
-        exchange.phase = .connecting
+        guard enter(.queuedAtLimit) else {
+            pool.removeWaiter(self)
+            return
+        }
         exchange.waitingFor = pool
         let serial = exchange.serial
         exchange.queueTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: service.connectTimeout) { [self] in
@@ -23,7 +26,8 @@ extension ProxyConnectionHandler {
     /// Called through the event loop by the pool, which took this waiter off its queue and reserved `grant` for
     /// it. A request that stopped waiting in the meantime gives the capacity back.
     func poolReady(_ pool: UpstreamPool, grant: UpstreamPool.Grant, serial: Int) {
-        guard isOpen, serial == exchange.serial, exchange.waitingFor === pool, let route = exchange.route else {
+        guard state.isOpen, serial == exchange.serial, state.stage == .queued, exchange.waitingFor === pool,
+              let route = exchange.route else {
             return pool.giveBack(grant, now: .now())
         }
         switch grant {
@@ -61,7 +65,7 @@ extension ProxyConnectionHandler {
     }
 
     private func queueTimedOut(serial: Int) {
-        guard isOpen, serial == exchange.serial, exchange.waitingFor != nil else { return }
+        guard state.isOpen, serial == exchange.serial, exchange.waitingFor != nil else { return }
         exchange.queueTimeout = nil
         stopWaiting()
         report(.released)

@@ -19,7 +19,8 @@ extension ProxyConnectionHandler {
         logResponseHead(status: head.status)
         report(head.status >= 400 ? .httpStatus(head.status, latencyNanoseconds: latency)
                                   : .success(latencyNanoseconds: latency))
-        var keep = exchange.clientKeepAlive && !closeWhenIdle
+        guard enter(.responseHead) else { return }
+        var keep = exchange.clientKeepAlive && !state.draining
         switch head.framing {
         case .untilClose, .tunnel:
             keep = false
@@ -30,7 +31,6 @@ extension ProxyConnectionHandler {
         }
         if exchange.upgradeRequested && head.status != 101 { keep = false }
         exchange.keepClient = keep
-        exchange.responseStarted = true
         let tail: ByteBuffer
         if head.framing == .tunnel {
             tail = loop.tailKeepAlive
@@ -128,12 +128,12 @@ extension ProxyConnectionHandler {
         report(.released)
         exchange.upstream = nil
         connection.owner = nil
-        if connection.reusable && exchange.requestSent && exchange.phase == .active, let pool = connection.pool {
+        if connection.reusable && state.requestWasSent && state.stage == .responding, let pool = connection.pool {
             pool.release(connection, now: .now())
         } else {
             connection.close()
         }
-        if !exchange.keepClient || !exchange.requestComplete {
+        if !exchange.keepClient || !state.requestComplete {
             return closeClientAfterFlush()
         }
         finishExchange()
@@ -155,7 +155,7 @@ extension ProxyConnectionHandler {
                 "request_id": "\(exchange.requestIdText)",
             ]
         )
-        if exchange.responseStarted {
+        if state.responseStarted {
             return closeClientAfterFlush()
         }
         let retryable = exchange.idempotent && !exchange.hasBody && !exchange.upgradeRequested
@@ -171,7 +171,7 @@ extension ProxyConnectionHandler {
     // MARK: Tunnel
 
     func startTunnel() {
-        exchange.phase = .tunnel
+        guard enter(.switchedProtocols) else { return }
         // The 101 went out; what follows is not an HTTP response.
         exchange.responseComplete = true
         // Bytes the client sent after its upgrade request waited in the queue.
