@@ -3,22 +3,26 @@ import NIOCore
 
 /// Everything one event loop owns: its upstream pools, request id counter and client connections.
 /// Only code running on `eventLoop` touches it, so none of it needs a lock.
+///
+/// `@exclusivity(unchecked)` on the stored properties, as in `ProxyConnectionHandler`: one thread, and every access
+/// that spans a call is a collection or generator method that calls out of nothing (the sweep's filter only reads
+/// the pools' counters); pools, clients and log lines are acted on after the access ended.
 final class LoopContext {
     let index: Int
     let eventLoop: any EventLoop
     let shared: ServerShared
     let statistics: LoopStatistics
-    var requestIds: RequestIdGenerator
-    private(set) var pools: [PoolKey: UpstreamPool] = [:]
-    var clients: [ObjectIdentifier: ProxyConnectionHandler] = [:]
-    var draining = false
-    private var sweepTask: Scheduled<Void>? = nil
+    @exclusivity(unchecked) var requestIds: RequestIdGenerator
+    @exclusivity(unchecked) private(set) var pools: [PoolKey: UpstreamPool] = [:]
+    @exclusivity(unchecked) var clients: [ObjectIdentifier: ProxyConnectionHandler] = [:]
+    @exclusivity(unchecked) var draining = false
+    @exclusivity(unchecked) private var sweepTask: Scheduled<Void>? = nil
     /// Access-log lines formatted on this loop, not yet handed to the writer.
-    private var logBuffer: [UInt8] = []
-    private var logLines = 0
+    @exclusivity(unchecked) private var logBuffer: [UInt8] = []
+    @exclusivity(unchecked) private var logLines = 0
     /// Finished requests not yet handed to the observer (metrics).
-    private var observed: [AccessLogEntry] = []
-    private var logFlushTask: Scheduled<Void>? = nil
+    @exclusivity(unchecked) private var observed: [AccessLogEntry] = []
+    @exclusivity(unchecked) private var logFlushTask: Scheduled<Void>? = nil
     static let logChunkBytes = 64 << 10
     static let observedBatch = 1024
 

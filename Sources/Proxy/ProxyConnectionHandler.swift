@@ -14,6 +14,16 @@ import NIOPosix
 ///
 /// Where the connection stands is `state`, a `ClientConnectionState`: this class tells it what happened and
 /// does the I/O it implies; the per-request data (route, buffers, tries, the log entry) is in `exchange`.
+///
+/// `@exclusivity(unchecked)` on the stored properties: the runtime's exclusivity check costs about 50 instructions
+/// per access, dozens of times per request (`Benchmarks/proxy/instructions.sh`). It can be left out because two
+/// accesses to one of these properties never overlap:
+/// - the handler lives on its channel's event loop, and only that thread touches it;
+/// - every access that spans a call is a mutating call on a value whose methods do not call out of it
+///   (`ClientConnectionState`, `RequestFramer.next`, `Optional.take`, collection appends), or `updateLog`, whose
+///   closures only set fields of the log entry; calls that can re-enter the handler (writes, flushes, closes,
+///   the selector, the pool) are made on values copied out first.
+/// The compiler's static exclusivity checks still apply.
 final class ProxyConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -21,45 +31,39 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     let loop: LoopContext
     /// When the incomplete request head being read started to arrive (for `ProxyLimits.headerReadTimeout`).
-    var headStartedAt: NIODeadline? = nil
+    @exclusivity(unchecked) var headStartedAt: NIODeadline? = nil
     let limits: ProxyLimits
     /// The client connection arrived on a TLS listener.
     let https: Bool
-    var context: ChannelHandlerContext!
-    var framer: RequestFramer
-    var clientIP: IPAddress? = nil
-    var clientIPText = ""
-    var portText = ""
+    @exclusivity(unchecked) var context: ChannelHandlerContext!
+    @exclusivity(unchecked) var framer: RequestFramer
+    @exclusivity(unchecked) var clientIP: IPAddress? = nil
+    @exclusivity(unchecked) var clientIPText = ""
+    @exclusivity(unchecked) var portText = ""
     /// Forwarding header bytes fixed for this connection (built in `handlerAdded`).
-    var fixedForwarding: UpstreamRequestWriter.ConnectionForwarding? = nil
+    @exclusivity(unchecked) var fixedForwarding: UpstreamRequestWriter.ConnectionForwarding? = nil
 
-    // `state` and `exchange` are touched only on this channel's event loop, and no access to either spans a call
-    // that can reach this handler again: `ClientConnectionState`'s methods are pure, and the one modify access
-    // that runs a closure (`updateLog`) runs local closures that only set fields of the log entry. So no two
-    // accesses can overlap, and the runtime's exclusivity check (about 50 instructions, several times per
-    // request, as counted by `Benchmarks/proxy/instructions.sh`) is left out for these two; the compiler's
-    // static checks still apply.
     @exclusivity(unchecked) var state = ClientConnectionState()
     @exclusivity(unchecked) var exchange = Exchange()
-    var serial = 0
+    @exclusivity(unchecked) var serial = 0
 
-    var readPending = false
-    var inReadBatch = false
-    var clientFlushNeeded = false
-    var upstreamFlushNeeded = false
+    @exclusivity(unchecked) var readPending = false
+    @exclusivity(unchecked) var inReadBatch = false
+    @exclusivity(unchecked) var clientFlushNeeded = false
+    @exclusivity(unchecked) var upstreamFlushNeeded = false
 
     /// A response head waiting to be written together with the body that follows it (see `upstreamHead`).
-    var heldHead: ByteBuffer? = nil
+    @exclusivity(unchecked) var heldHead: ByteBuffer? = nil
     /// The buffer responses are assembled in, kept between responses: once its write completed it is
     /// uniquely referenced again, so `clear()` reuses its memory instead of allocating.
-    var responseBuffer: ByteBuffer? = nil
+    @exclusivity(unchecked) var responseBuffer: ByteBuffer? = nil
     /// The same for upstream request heads: the last exchange's, reused by the next once it was written.
-    var requestBuffer: ByteBuffer? = nil
+    @exclusivity(unchecked) var requestBuffer: ByteBuffer? = nil
 
-    var idleSince = NIODeadline.now()
+    @exclusivity(unchecked) var idleSince = NIODeadline.now()
     /// When the current request's body last made progress (for `ProxyLimits.bodyReadTimeout`).
-    var lastBodyActivity = NIODeadline.uptimeNanoseconds(0)
-    var timer: Scheduled<Void>? = nil
+    @exclusivity(unchecked) var lastBodyActivity = NIODeadline.uptimeNanoseconds(0)
+    @exclusivity(unchecked) var timer: Scheduled<Void>? = nil
 
     static let maxPendingBytes = 256 * 1024
 

@@ -35,6 +35,10 @@ enum UpstreamFailure {
 ///
 /// Frames responses with `ResponseFramer` and hands raw slices to the client connection that leased it.
 /// Lives on one event loop, as does its lessee, so every call is synchronous.
+///
+/// `@exclusivity(unchecked)` on the stored properties, for the reason `ProxyConnectionHandler` gives: one thread
+/// touches them, and the only access that spans a call is `framer.next`/`endOfInput` (parsing, which calls out
+/// of nothing); the lessee is called only after it returned.
 final class UpstreamConnection: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -45,30 +49,30 @@ final class UpstreamConnection: ChannelDuplexHandler {
         didSet { counted = pool != nil }
     }
     /// The pool counts this connection in its `live` total until the handler is removed.
-    private var counted = false
+    @exclusivity(unchecked) private var counted = false
     /// Requests sent on this connection (for `maxRequestsPerConnection`).
-    private(set) var requestsServed = 0
+    @exclusivity(unchecked) private(set) var requestsServed = 0
     /// The client connection currently using this one; nil while pooled.
-    var owner: ProxyConnectionHandler?
-    var inPool = false
-    var idleSince = NIODeadline.uptimeNanoseconds(0)
+    @exclusivity(unchecked) var owner: ProxyConnectionHandler?
+    @exclusivity(unchecked) var inPool = false
+    @exclusivity(unchecked) var idleSince = NIODeadline.uptimeNanoseconds(0)
     /// The last response allowed reuse, and no stray bytes followed it.
-    private(set) var reusable = true
-    private(set) var isOpen = true
-    private var context: ChannelHandlerContext?
-    private var framer = ResponseFramer()
+    @exclusivity(unchecked) private(set) var reusable = true
+    @exclusivity(unchecked) private(set) var isOpen = true
+    @exclusivity(unchecked) private var context: ChannelHandlerContext?
+    @exclusivity(unchecked) private var framer = ResponseFramer()
 
     // Back-pressure towards the upstream: reads are withheld while the client cannot take more.
-    private var readPaused = false
-    private var readPending = false
+    @exclusivity(unchecked) private var readPaused = false
+    @exclusivity(unchecked) private var readPending = false
 
     // Timeouts: one lazily re-armed timer, so a busy connection schedules nothing per request.
-    private var readTimeout = TimeAmount.seconds(60)
-    private var writeTimeout = TimeAmount.seconds(60)
-    private var waitingForResponse = false
-    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
-    private var unwritableSince: NIODeadline? = nil
-    private var timer: Scheduled<Void>? = nil
+    @exclusivity(unchecked) private var readTimeout = TimeAmount.seconds(60)
+    @exclusivity(unchecked) private var writeTimeout = TimeAmount.seconds(60)
+    @exclusivity(unchecked) private var waitingForResponse = false
+    @exclusivity(unchecked) private var lastActivity = NIODeadline.uptimeNanoseconds(0)
+    @exclusivity(unchecked) private var unwritableSince: NIODeadline? = nil
+    @exclusivity(unchecked) private var timer: Scheduled<Void>? = nil
 
     init(address: Address) {
         self.address = address

@@ -4,6 +4,10 @@ import NIOCore
 /// The keep-alive connections to one address on one event loop (no lock: only that loop touches it). The
 /// decisions are `UpstreamPoolState`'s; this class carries them out: it closes what the state says to close,
 /// and wakes a waiter through the event loop, so a release never runs another client's code inside it.
+///
+/// `@exclusivity(unchecked)` on the stored properties, as in `ProxyConnectionHandler`: one thread, and the only
+/// accesses that span a call are `UpstreamPoolState`'s methods (pure; `cancel`'s predicate only compares); the
+/// connections and waiters they return are acted on after the access ended.
 final class UpstreamPool {
     let address: Address
     /// TLS for connections of this pool (https services); nil for plain HTTP.
@@ -11,9 +15,9 @@ final class UpstreamPool {
     /// Resolved once: connecting is the slow path, but parsing the text each time is needless.
     let socketAddress: SocketAddress?
     private let eventLoop: any EventLoop
-    private var state: UpstreamPoolState<UpstreamConnection, Waiter>
+    @exclusivity(unchecked) private var state: UpstreamPoolState<UpstreamConnection, Waiter>
     /// Connections opened by this pool over its lifetime; tests and stats read it.
-    var opened = 0
+    @exclusivity(unchecked) var opened = 0
 
     /// A request waiting at `maxConnectionsPerAddress`; `serial` tells a later request of the same client
     /// connection from this one.
