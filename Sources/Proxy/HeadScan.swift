@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// One strict pass over an upstream response head: status line, framing headers and the
 /// hop-by-hop header lines that must not be relayed. Nothing is copied.
 struct HeadScan {
@@ -19,14 +25,17 @@ struct HeadScan {
         let count = bytes.count
         // Status line: "HTTP/1.x SSS[ reason]\r\n".
         guard let statusEnd = lineEnd(bytes, from: 0) else {
-            if count >= 5 && !bytes.starts(with: "HTTP/".utf8) {
+            if count >= 5 && !(bytes[0] == UInt8(ascii: "H") && bytes[1] == UInt8(ascii: "T")
+                && bytes[2] == UInt8(ascii: "T") && bytes[3] == UInt8(ascii: "P") && bytes[4] == UInt8(ascii: "/")) {
                 throw ResponseFramingError(reason: "not an HTTP/1.x status line")
             }
             return nil
         }
         let lineEnd0 = try checkedLineEnd(bytes, statusEnd)
         guard lineEnd0 >= 12,
-            bytes.starts(with: "HTTP/1.".utf8),
+            bytes[0] == UInt8(ascii: "H"), bytes[1] == UInt8(ascii: "T"), bytes[2] == UInt8(ascii: "T"),
+            bytes[3] == UInt8(ascii: "P"), bytes[4] == UInt8(ascii: "/"), bytes[5] == UInt8(ascii: "1"),
+            bytes[6] == UInt8(ascii: "."),
             bytes[7] == UInt8(ascii: "0") || bytes[7] == UInt8(ascii: "1"),
             bytes[8] == UInt8(ascii: " "),
             let s0 = digit(bytes[9]), let s1 = digit(bytes[10]), let s2 = digit(bytes[11]),
@@ -39,7 +48,7 @@ struct HeadScan {
         guard scan.status >= 100 && scan.status <= 599 else {
             throw ResponseFramingError(reason: "invalid status code \(scan.status)")
         }
-        for i in 12..<lineEnd0 where !HeadScan.isFieldByte(bytes[i]) {
+        guard HeadScan.allFieldBytes(bytes, 12, lineEnd0) else {
             throw ResponseFramingError(reason: "invalid byte in reason phrase")
         }
         var lineStart = statusEnd + 1
@@ -70,7 +79,7 @@ struct HeadScan {
         guard colon < end, colon > start else { throw ResponseFramingError(reason: "invalid response header line") }
         var valueStart = colon + 1
         var valueEnd = end
-        for i in valueStart..<valueEnd where !HeadScan.isFieldByte(bytes[i]) {
+        guard HeadScan.allFieldBytes(bytes, valueStart, valueEnd) else {
             throw ResponseFramingError(reason: "invalid byte in response header value")
         }
         while valueStart < valueEnd && HeadScan.isOWS(bytes[valueStart]) { valueStart += 1 }
@@ -135,17 +144,29 @@ struct HeadScan {
         }
     }
 
-    /// Index of the next LF at or after `from`, or nil.
+    /// Index of the next LF at or after `from`, or nil. libc's `memchr` looks at many bytes per step.
     @inline(__always)
     private static func lineEnd(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
+        guard from < bytes.count, let base = bytes.baseAddress,
+              let found = memchr(base + from, 0x0A, bytes.count - from) else { return nil }
+        return base.distance(to: UnsafeRawPointer(found))
+    }
+
+    /// Whether every byte in `from..<to` is a field byte (`isFieldByte`), in one pass without early exits, so
+    /// the loop stays branch-free: a head is nearly always valid.
+    @inline(__always)
+    static func allFieldBytes(_ bytes: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Bool {
         var i = from
-        let count = bytes.count
-        while i < count {
-            if bytes[i] == UInt8(ascii: "\n") { return i }
+        var bad: UInt8 = 0
+        while i < to {
+            let byte = bytes[i]
+            // Control bytes other than tab (0x00-0x08, 0x0A-0x1F) and DEL.
+            bad |= (byte < 0x20 && byte != 0x09 ? 1 : 0) | (byte == 0x7F ? 1 : 0)
             i += 1
         }
-        return nil
+        return bad == 0
     }
+
 
     /// The line's end before its CR; a bare LF is an error.
     @inline(__always)

@@ -64,6 +64,27 @@ import TestSupport
         ("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nthe rest", .init(status: 200, body: "the rest", reusable: false)),
     ]
 
+    @Test("token and field bytes: the fast checks agree with RFC 9110's definitions for every byte value")
+    func byteClasses() {
+        let tokenPunctuation = Set("!#$%&'*+-.^_`|~".utf8)
+        for value in 0...255 {
+            let byte = UInt8(value)
+            let isAlnum = (0x30...0x39).contains(value) || (0x41...0x5A).contains(value) || (0x61...0x7A).contains(value)
+            #expect(ResponseFramer.isTokenByte(byte) == (isAlnum || tokenPunctuation.contains(byte)), "\(value)")
+            let field = byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
+            #expect(HeadScan.isFieldByte(byte) == field)
+            // One bad byte anywhere in a run is found, at every offset, whatever surrounds it.
+            for offset in [0, 7, 15, 16, 31] {
+                var line = [UInt8](repeating: UInt8(ascii: "a"), count: 40)
+                line[offset] = byte
+                let allField = line.withUnsafeBytes { HeadScan.allFieldBytes($0, 0, line.count) }
+                #expect(allField == field, "byte \(value) at \(offset)")
+                let skipped = line.withUnsafeBytes { HeadScan.allFieldBytes($0, offset + 1, line.count) }
+                #expect(skipped, "a byte outside the range is not looked at")
+            }
+        }
+    }
+
     @Test func framesAResponseStreamSplitAtEveryOffset() throws {
         let all = Self.stream.map(\.0).joined()
         let expected = Self.stream.map(\.1)
