@@ -6,7 +6,10 @@ import NIOCore
 struct Exchange {
     /// Distinguishes this exchange from earlier ones in callbacks that outlive them (connects).
     var serial = 0
-    var route: ProxyRoute? = nil
+    /// The routed request's service and hashing key: all a try needs of its route (the route itself, a struct of
+    /// many references, is not kept, so a try copies one reference instead of the whole route).
+    var service: ProxyService? = nil
+    var hashKey: Substring? = nil
     var requestId = RequestId(prefix: 0, counter: 0)
     var clientRequestId: String? = nil
     /// The trace context sent upstream: the client's `traceparent`, or one generated from the request id.

@@ -86,7 +86,7 @@ extension ProxyConnectionHandler {
     func finishExchange() {
         guard enter(.exchangeDone) else { return }
         emitLog()
-        exchange.route = nil
+        exchange.service = nil
         if let head = exchange.upstreamHead.take(), head.capacity <= Self.reusedBufferCapacity {
             requestBuffer = head
         }
@@ -114,10 +114,9 @@ extension ProxyConnectionHandler {
     }
 
     func report(_ outcome: UpstreamOutcome) {
-        guard let route = exchange.route else { return }
-        guard let pick = exchange.pick else { return }
+        guard let service = exchange.service, let pick = exchange.pick else { return }
         exchange.pick = nil
-        route.service.selector.report(pick, outcome: outcome)
+        service.selector.report(pick, outcome: outcome)
     }
 
     func flushUpstream() {

@@ -27,7 +27,7 @@ extension ProxyConnectionHandler {
     /// it. A request that stopped waiting in the meantime gives the capacity back.
     func poolReady(_ pool: UpstreamPool, grant: UpstreamPool.Grant, serial: Int) {
         guard state.isOpen, serial == exchange.serial, state.stage == .queued, exchange.waitingFor === pool,
-              let route = exchange.route else {
+              let service = exchange.service else {
             return pool.giveBack(grant, now: .now())
         }
         switch grant {
@@ -45,13 +45,13 @@ extension ProxyConnectionHandler {
                 resumeReadingIfPossible()
             } else if !pool.isAtConnectionLimit {
                 stopWaiting(dequeued: true)
-                connect(pool, service: route.service)
+                connect(pool, service: service)
             } else {
                 pool.requeueFirst(self, serial: serial)
             }
         case .slot:
             stopWaiting(dequeued: true)
-            connect(pool, service: route.service, granted: true)
+            connect(pool, service: service, granted: true)
         }
     }
 
@@ -71,7 +71,7 @@ extension ProxyConnectionHandler {
         report(.released)
         logger.info(
             "upstream connection limit reached",
-            metadata: ["service": "\(exchange.route?.service.name ?? "")", "request_id": "\(exchange.requestIdText)"]
+            metadata: ["service": "\(exchange.service?.name ?? "")", "request_id": "\(exchange.requestIdText)"]
         )
         fail(status: 503, message: "upstream connection limit reached")
         flushClient()

@@ -290,7 +290,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             return answer(status: refusal.status, message: refusal.message, close: exchange.hasBody,
                           extraHeaders: refusal.headers)
         }
-        exchange.route = route
+        exchange.service = route.service
+        exchange.hashKey = route.hashKey
         logRoute(route)
         exchange.bodyLimit = route.maxBodyBytes ?? limits.maxBodyBytes
         if exchange.hasBody { lastBodyActivity = .now() }
@@ -329,9 +330,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     /// Picks an address and binds a connection to it: synchronously when the pool has an idle one.
     func attempt() {
-        guard let route = exchange.route else { return }
-        let context = SelectionContext(clientIP: clientIP, hashKey: route.hashKey, tried: exchange.tried)
-        guard let pick = route.service.selector.select(context, loopIndex: loop.index) else {
+        guard let service = exchange.service else { return }
+        let context = SelectionContext(clientIP: clientIP, hashKey: exchange.hashKey, tried: exchange.tried)
+        guard let pick = service.selector.select(context, loopIndex: loop.index) else {
             if let last = exchange.lastFailure {
                 // Every address was tried: the client hears why the last attempt failed, not "none available".
                 logFlag(.retriesExhausted, ifTriesAbove: 1)
@@ -340,7 +341,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             logFlag(.noHealthyUpstream)
             logger.info(
                 "no upstream available",
-                metadata: ["service": "\(route.service.name)", "request_id": "\(exchange.requestIdText)"]
+                metadata: ["service": "\(service.name)", "request_id": "\(exchange.requestIdText)"]
             )
             return fail(status: 503, message: "no upstream available")
         }
@@ -348,7 +349,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         exchange.address = address
         exchange.pick = pick
         logTry(address, staleDNS: pick.staleDNS)
-        let pool = loop.pool(for: address, tls: route.service.tls)
+        let pool = loop.pool(for: address, tls: service.tls)
         if let connection = pool.take() {
             bind(connection)
             if !inReadBatch { flushUpstream() }
@@ -356,7 +357,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             if exchange.tried.count >= ExcludedAddresses.capacity || exchange.tried.contains(address) {
                 // Every address is at its limit (or more were passed over than a pick can exclude): wait
                 // for this one, keeping the pick.
-                return waitForConnection(pool, service: route.service)
+                return waitForConnection(pool, service: service)
             }
             // Not the address's fault: hand the pick back without a verdict and try the others.
             logTryPassedOver()
@@ -364,7 +365,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             exchange.tried.append(address)
             attempt()
         } else {
-            connect(pool, service: route.service)
+            connect(pool, service: service)
         }
     }
 
@@ -443,7 +444,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     func bind(_ connection: UpstreamConnection) {
-        guard let route = exchange.route else { return }
+        guard let service = exchange.service else { return }
         guard enter(.upstreamBound) else {
             if let pool = connection.pool { pool.release(connection, now: .now()) } else { connection.close() }
             return
@@ -454,8 +455,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         connection.begin(
             headRequest: exchange.isHEAD,
             dechunk: exchange.clientMinor == 0,
-            readTimeout: route.service.readTimeout,
-            writeTimeout: route.service.writeTimeout
+            readTimeout: service.readTimeout,
+            writeTimeout: service.writeTimeout
         )
         exchange.sentAt = .now()
         if let head = exchange.upstreamHead { connection.write(head) }
