@@ -97,17 +97,25 @@ struct RequestRecorder: Sendable {
         let statusClass = entry.status >= 100 && entry.status < 600 ? entry.status / 100 : 0
         let key = RouteKey(service: service, route: route)
         let requestKey = RequestKey(route: key, statusClass: statusClass)
-        if requests[requestKey] == nil {
+        // One hash lookup per series on the usual path (the series exists); a second only to create it.
+        if let counter = requests[requestKey] {
+            counter.increment()
+        } else {
             let code = statusClass == 0 ? "other" : "\(statusClass)xx"
-            requests[requestKey] = registry.makeCounter(
+            let counter = registry.makeCounter(
                 descriptor: Self.requestsName, labels: [("service", service), ("route", route), ("code", code)])
+            requests[requestKey] = counter
+            counter.increment()
         }
-        requests[requestKey]?.increment()
-        if durations[key] == nil {
-            durations[key] = registry.makeDurationHistogram(
+        let duration = Self.duration(milliseconds: entry.totalMilliseconds)
+        if let histogram = durations[key] {
+            histogram.record(duration)
+        } else {
+            let histogram = registry.makeDurationHistogram(
                 descriptor: Self.durationName, labels: [("service", service), ("route", route)], buckets: Self.buckets)
+            durations[key] = histogram
+            histogram.record(duration)
         }
-        durations[key]?.record(Self.duration(milliseconds: entry.totalMilliseconds))
         if entry.tries.count > 1 {
             if retries[service] == nil {
                 retries[service] = registry.makeCounter(descriptor: Self.retriesName, labels: [("service", service)])
@@ -127,17 +135,28 @@ struct RequestRecorder: Sendable {
         guard let upstream = entry.upstream else { return }
         for attempt in entry.tries {
             let addressKey = AddressKey(upstream: upstream, address: attempt.address)
-            var series = addresses[addressKey] ?? makeSeries(addressKey, now: now)
-            series.lastSeen = now
+            // Updated in place: one lookup, and the series (with its dictionary) is not copied out and back.
+            let index: Dictionary<AddressKey, AddressSeries>.Index
+            if let found = addresses.index(forKey: addressKey) {
+                index = found
+            } else {
+                addresses[addressKey] = makeSeries(addressKey, now: now)
+                guard let made = addresses.index(forKey: addressKey) else { continue }
+                index = made
+            }
+            addresses.values[index].lastSeen = now
+            let series = addresses.values[index]
             if let connect = attempt.connectMilliseconds { series.connect.record(Self.duration(milliseconds: connect)) }
             if let ttfb = attempt.ttfbMilliseconds { series.ttfb.record(Self.duration(milliseconds: ttfb)) }
-            if series.tries[attempt.outcome] == nil {
-                series.tries[attempt.outcome] = registry.makeCounter(
+            if let counter = series.tries[attempt.outcome] {
+                counter.increment()
+            } else {
+                let counter = registry.makeCounter(
                     descriptor: Self.triesName,
                     labels: [("upstream", upstream), ("address", attempt.address.description), ("outcome", attempt.outcome)])
+                addresses.values[index].tries[attempt.outcome] = counter
+                counter.increment()
             }
-            series.tries[attempt.outcome]?.increment()
-            addresses[addressKey] = series
         }
     }
 
