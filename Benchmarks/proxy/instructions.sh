@@ -90,26 +90,6 @@ bench_start_backend 0
 bench_log "backend on 127.0.0.1:${BACKEND_PORTS[0]}"
 bench_switchyard_yaml "$BENCH_DIR/switchyard.yaml" "  - target: 127.0.0.1:${BACKEND_PORTS[0]}"$'\n'"    weight: 100" "" ""
 
-# The client: N sequential GET /small, taking the keep-alive connections in turn; exits non-zero unless every
-# answer is 200 "ok\n". One request at a time keeps the proxy's work the same from run to run.
-cat >"$BENCH_DIR/client.py" <<'EOF'
-import http.client, sys, time
-port, n, conns = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-cs = [http.client.HTTPConnection("127.0.0.1", port, timeout=60) for _ in range(conns)]
-bad = 0
-start = time.monotonic()
-for i in range(n):
-    c = cs[i % conns]
-    c.request("GET", "/small")
-    r = c.getresponse()
-    if r.status != 200 or r.read() != b"ok\n":
-        bad += 1
-for c in cs:
-    c.close()
-print(f"requests={n} bad={bad} seconds={time.monotonic() - start:.2f}")
-sys.exit(1 if bad else 0)
-EOF
-
 # Per run, TAG being MODE-N or MODE-again-N: instructions of the requests' window and of the whole run, and the
 # client's seconds for its requests.
 declare -A window=() whole=() seconds=()
@@ -182,7 +162,7 @@ run_one() {
     wait_answer "$name" "$pid" "$port" "$admin"
     callgrind_dump "$pid"
     bench_start client "$BENCH_DIR/client-$tag.log" timeout -k 5 "$((60 + n / 5))" \
-        python3 "$BENCH_DIR/client.py" "$port" "$n" "$connections"
+        python3 "$BENCH_HOME/sequential-client.py" "$port" "$n" "$connections"
     wait "$BENCH_LAST_PID" || rc=$?
     bench_forget "$BENCH_LAST_PID"
     if ((rc != 0)); then

@@ -32,21 +32,6 @@ bench_pick_port
 BACKEND_PORTS[0]="$REPLY"
 bench_start_backend 0
 
-cat >"$BENCH_DIR/client.py" <<'PY'
-import http.client, sys
-port, n, conns = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-cs = [http.client.HTTPConnection("127.0.0.1", port, timeout=60) for _ in range(conns)]
-bad = 0
-for i in range(n):
-    c = cs[i % conns]
-    c.request("GET", "/small")
-    r = c.getresponse()
-    if r.status != 200 or r.read() != b"ok\n":
-        bad += 1
-for c in cs:
-    c.close()
-sys.exit(1 if bad else 0)
-PY
 
 # run_one MODE N: total instructions of one relay process that served N requests.
 run_one() {
@@ -59,7 +44,7 @@ run_one() {
         valgrind --tool=callgrind --callgrind-out-file="$out" "$BENCH_DIR/epoll-relay" "${flags[@]}" "$port" "${BACKEND_PORTS[0]}"
     pid="$BENCH_LAST_PID"
     bench_wait_proxy "relay-$mode-$n" "$pid" "$port" 60 || bench_die "relay under callgrind did not start"
-    timeout -k 5 120 python3 "$BENCH_DIR/client.py" "$port" "$n" 4 || bench_die "client failed ($mode, $n)"
+    timeout -k 5 120 python3 "$BENCH_HOME/sequential-client.py" "$port" "$n" 4 || bench_die "client failed ($mode, $n)"
     bench_stop "$pid" 60
     awk '$1 == "summary:" { s = $2 } $1 == "totals:" && s == "" { s = $2 } END { print s }' "$out"
 }
