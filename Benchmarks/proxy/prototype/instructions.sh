@@ -44,7 +44,7 @@ run_one() {
         valgrind --tool=callgrind --callgrind-out-file="$out" "$BENCH_DIR/epoll-relay" "${flags[@]}" "$port" "${BACKEND_PORTS[0]}"
     pid="$BENCH_LAST_PID"
     bench_wait_proxy "relay-$mode-$n" "$pid" "$port" 60 || bench_die "relay under callgrind did not start"
-    timeout -k 5 120 python3 "$BENCH_HOME/sequential-client.py" "$port" "$n" 4 || bench_die "client failed ($mode, $n)"
+    timeout -k 5 120 python3 "$BENCH_HOME/sequential-client.py" "$port" "$n" 4 >&2 || bench_die "client failed ($mode, $n)"
     bench_stop "$pid" 60
     awk '$1 == "summary:" { s = $2 } $1 == "totals:" && s == "" { s = $2 } END { print s }' "$out"
 }
