@@ -141,11 +141,69 @@ def response_seeds():
     return {k: bytes([flags | ((i * 11 % 64) << 2)]) + v for i, (k, (flags, v)) in enumerate(s.items())}
 
 
+def client_connection_seeds():
+    """Inputs for FuzzClientConnection: 4 control bytes, the client's stream, the marker 00 3d 00, the upstream
+    script (response bytes; 00 and a letter is a command: c close, e error, i to an idle connection, t 5 ms pass,
+    x client closes, d drain; any other letter just ends a read)."""
+    def seed(client, upstream=b"", client_read=0, upstream_read=0, flags=0, more=0):
+        return bytes([client_read, upstream_read, flags, more]) + client + b"\x00=\x00" + upstream
+
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+    get = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+    end = b"\x00|"  # a no-op command: ends the upstream read
+    retries_two = (2 << 3) | 0x20  # two retries, two addresses
+    s = {
+        "get": seed(get, ok),
+        "keep-alive-pair": seed(get + b"GET /b HTTP/1.1\r\nHost: x\r\n\r\n", ok + end + b"HTTP/1.1 204 No Content\r\n\r\n",
+                                client_read=len(get)),
+        "pipelined-three": seed(b"".join(b"GET /%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(3)),
+                                ok + end + b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n" + end
+                                + b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
+        "post-length": seed(b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world",
+                            b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok", client_read=20, upstream_read=7),
+        "post-chunked": seed(b"POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n6\r\n world\r\n0\r\nT: x\r\n\r\n",
+                             b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone", client_read=9),
+        "upgrade": seed(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x05hello",
+                        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x02hi"
+                        + end + b"raw bytes back\x00\x00" + b"\x00c", client_read=40),
+        "malformed-head": seed(b"GET /a HTTP/1.1\r\nHo st: x\r\n\r\n"),
+        "cl-te": seed(b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + get),
+        "garbage": seed(b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(range(32))),
+        "http10": seed(b"GET /old HTTP/1.0\r\n\r\n",
+                       b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+        "http10-keep-alive": seed(b"GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" + get, ok + end + ok),
+        "retry-after-close": seed(get, b"\x00c" + ok, flags=retries_two),
+        "error-then-next": seed(get + get, b"\x00e" + ok, flags=retries_two),
+        "close-mid-response": seed(get + get, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial\x00c", flags=retries_two),
+        "until-close": seed(get, b"HTTP/1.0 200 OK\r\n\r\nuntil " + end + b"close\x00c"),
+        "continue": seed(b"PUT /f HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\ndata",
+                         b"HTTP/1.1 100 Continue\r\n\r\n" + end + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+                         client_read=70),
+        "early-413": seed(b"POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789" + b"x" * 40,
+                          b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n\r\ntoo big!", client_read=64),
+        "body-limit": seed(b"POST /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n5\r\nfghij\r\n0\r\n\r\n",
+                           ok, client_read=30, flags=1),
+        "head": seed(b"HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n" + get,
+                     b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n" + end + ok),
+        "routes-by-target": seed(b"".join(b"GET /%c HTTP/1.1\r\nHost: x\r\n\r\n" % c for c in b"abcd"),
+                                 ok + end + ok, flags=4),
+        "refused-with-body": seed(b"POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" + get, flags=3),
+        "timeouts": seed(b"POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab", b"\x00t\x00t" + ok, more=0x0b),
+        "head-timeout": seed(b"GET /partial HTTP/1.1\r\nHo", b"\x00t", more=0x01),
+        "client-gone": seed(get, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345\x00x"),
+        "stray-idle": seed(get, b"\x00iHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" + end + ok, flags=0x20),
+        "drain": seed(get + get, ok + end + ok, more=0x80),
+        "one-request-per-connection": seed(get + get, ok + end + ok, flags=0x40),
+    }
+    return s
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     for target, seeds in (("FuzzDNSMessage", dns_seeds()), ("FuzzRequestFramer", request_seeds()),
-                          ("FuzzResponseFramer", response_seeds())):
+                          ("FuzzResponseFramer", response_seeds()),
+                          ("FuzzClientConnection", client_connection_seeds())):
         folder = os.path.join(sys.argv[1], target)
         os.makedirs(folder, exist_ok=True)
         for key, data in seeds.items():
