@@ -141,7 +141,7 @@ extension ProxyConnectionHandler {
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: promise)
         promise.futureResult.assumeIsolated().whenComplete { [self] _ in
-            self.context.close(promise: nil)
+            self.context?.close(promise: nil)
         }
     }
 

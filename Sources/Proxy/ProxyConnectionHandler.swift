@@ -105,6 +105,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         teardown()
+        // The context holds this handler: keeping it would keep both (and the pipeline with its buffers) forever.
+        // Everything that can still run for this handler (timers, connects, pool wake-ups, write completions)
+        // checks `state.isOpen` first or uses `context?`.
+        self.context = nil
     }
 
     func teardown() {

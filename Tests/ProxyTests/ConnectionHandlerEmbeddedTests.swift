@@ -51,6 +51,20 @@ struct ConnectionHandlerEmbeddedTests {
         _ = try? channel.finish()
     }
 
+    @Test("a closed connection's handler is freed: it lets go of its context, which holds it")
+    func handlerFreedAfterClose() throws {
+        weak var released: ProxyConnectionHandler?
+        do {
+            let channel = try channel()
+            released = try channel.pipeline.syncOperations.handler(type: ProxyConnectionHandler.self)
+            try channel.writeInbound(ByteBuffer(string: "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"))
+            #expect(statuses(try written(channel)) == [404])
+            #expect(released != nil)
+            _ = try channel.finish(acceptAlreadyClosed: true)
+        }
+        #expect(released == nil, "the handler outlived its channel")
+    }
+
     @Test("pipelined requests in one read are answered in order, each once")
     func pipeliningOrder() throws {
         let channel = try channel()
