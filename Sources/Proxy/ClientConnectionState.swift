@@ -55,7 +55,7 @@ struct ClientConnectionState {
     }
 
     /// How much of the current request has arrived from the client, and whether its end went upstream.
-    enum RequestSide: Comparable, Sendable {
+    enum RequestSide: Sendable {
         case receiving
         /// The client's request ended (`.end` framed).
         case received
@@ -70,6 +70,13 @@ struct ClientConnectionState {
         case refusing
         /// The channel is gone.
         case closed
+    }
+
+    /// A request part waiting behind the current exchange, or a request that could not be framed, to answer in
+    /// order.
+    enum Waiting {
+        case part(RequestEvent)
+        case reject(status: Int, message: String)
     }
 
     /// What to do with a framed client part (`receive(_:)`).
@@ -107,7 +114,7 @@ struct ClientConnectionState {
     /// Unlike refusing, requests already read (or on the wire) are still served.
     private(set) var draining = false
     /// Pipelined parts and refusals waiting behind the current exchange, in arrival order.
-    private(set) var waiting: CircularBuffer<QueuedPart>
+    private(set) var waiting: CircularBuffer<Waiting>
 
     /// More waiting parts than this, and the connection stops reading.
     static let maxWaitingParts = 64

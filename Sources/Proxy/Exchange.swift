@@ -1,7 +1,8 @@
 import Balancer
 import NIOCore
 
-/// The state of the one request a client connection is serving (later pipelined requests wait in a queue).
+/// The data of the one request a client connection is serving (where it stands, and the pipelined requests
+/// behind it, are the connection's `ClientConnectionState`).
 /// A struct stored in the handler: starting a request allocates nothing for it.
 struct Exchange {
     /// Distinguishes this exchange from earlier ones in callbacks that outlive them (connects).
@@ -53,10 +54,4 @@ struct Exchange {
     var responseComplete = false
 
     var requestIdText: String { clientRequestId ?? requestId.text }
-}
-
-/// A request part waiting behind the current exchange, or a protocol error to answer in order.
-enum QueuedPart {
-    case part(RequestEvent)
-    case reject(status: Int, message: String)
 }

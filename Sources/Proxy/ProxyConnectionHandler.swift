@@ -13,7 +13,7 @@ import NIOPosix
 /// order. Writes are flushed once per read batch.
 ///
 /// Where the connection stands is `state`, a `ClientConnectionState`: this class tells it what happened and
-/// does the I/O it implies; the per-request data (route, buffers, tries, the log entry) is in `exchange`.
+/// does the I/O it implies; the per-request data (service, buffers, tries, the log entry) is in `exchange`.
 ///
 /// `@exclusivity(unchecked)` on the stored properties: the runtime's exclusivity check costs about 50 instructions
 /// per access, dozens of times per request (`Benchmarks/proxy/instructions.sh`). It can be left out because two
