@@ -43,20 +43,7 @@ extension ProxyConnectionHandler {
         // that arrives in the same read joins it: a typical response leaves in one write.
         var out = responseBuffer.take() ?? context.channel.allocator.buffer(capacity: 1024)
         out.clear()
-        head.bytes.withUnsafeReadableBytes { bytes in
-            let headLength = bytes.count - 2  // the final CRLF is replaced by the tail
-            var cursor = 0
-            head.dropped.forEachInOrder { range in
-                if range.lowerBound > cursor {
-                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[cursor..<range.lowerBound]))
-                }
-                cursor = max(cursor, range.upperBound)
-            }
-            if headLength > cursor {
-                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[cursor..<headLength]))
-            }
-        }
-        out.writeImmutableBuffer(tail)
+        out.writeHead(RelayedResponseHead(head: head, tail: tail), estimate: head.bytes.readableBytes + tail.readableBytes)
         heldHead = out
         clientFlushNeeded = true
         if head.framing == .tunnel {

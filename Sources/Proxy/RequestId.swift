@@ -6,15 +6,16 @@ struct RequestId: Equatable, Sendable {
     var prefix: UInt64
     var counter: UInt64
 
-    func write(into buffer: inout ByteBuffer) {
-        LowerHex.write(prefix, into: &buffer)
-        LowerHex.write(counter, into: &buffer)
+    func write<Output: HeadOutput>(into out: inout Output) {
+        out.appendHex(prefix)
+        out.appendHex(counter)
     }
 
     var text: String {
-        var buffer = ByteBuffer()
-        write(into: &buffer)
-        return String(buffer: buffer)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        write(into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The 32 hex digits, appended to an access-log line.

@@ -41,3 +41,27 @@ struct ResponseFramingError: Error, Equatable, CustomStringConvertible {
     var reason: String
     var description: String { "invalid upstream response: \(reason)" }
 }
+
+/// A response head as relayed to the client: the upstream's lines without the dropped ones, and the proxy's
+/// own ending (`tail`: its `Connection` line and the empty line) in place of the final CRLF.
+struct RelayedResponseHead: HeadRendering {
+    let head: ResponseHead
+    let tail: ByteBuffer
+
+    func render<Output: HeadOutput>(into out: inout Output) {
+        head.bytes.withUnsafeReadableBytes { bytes in
+            let headLength = bytes.count - 2
+            var cursor = 0
+            head.dropped.forEachInOrder { range in
+                if range.lowerBound > cursor {
+                    out.append(UnsafeRawBufferPointer(rebasing: bytes[cursor..<range.lowerBound]))
+                }
+                cursor = max(cursor, range.upperBound)
+            }
+            if headLength > cursor {
+                out.append(UnsafeRawBufferPointer(rebasing: bytes[cursor..<headLength]))
+            }
+        }
+        out.append(tail)
+    }
+}

@@ -45,83 +45,99 @@ enum UpstreamRequestWriter {
         tunnel: Bool,
         into buffer: inout ByteBuffer
     ) {
-        let facts = head.facts
-        buffer.writeString(head.method.rawValue)
-        buffer.writeStaticString(" ")
-        buffer.writeSubstring(route.upstreamTarget.isEmpty ? "/" : route.upstreamTarget)
-        buffer.writeStaticString(" HTTP/1.1\r\nHost: ")
-        if let host = route.hostHeader {
-            buffer.writeSubstring(host)
-        } else if let host = facts.host {
-            buffer.writeString(host)
-        }
-        buffer.writeStaticString("\r\n")
-        let named = facts.connectionNamed
-        let filtered = !named.isEmpty || !route.removeHeaders.isEmpty
-        head.headers.bytes.withUnsafeReadableBytes { bytes in
-            for field in head.headers.fields {
-                let name = UnsafeRawBufferPointer(rebasing: bytes[field.name])
-                guard case .other = RequestHeaderKind.of(name) else { continue }
-                if filtered {
-                    let lowered = String(decoding: name, as: UTF8.self).lowercased()
-                    if named.contains(lowered) || route.removeHeaders.contains(lowered) { continue }
-                }
-                // The line as received: a valid field line, ended by CRLF.
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.line]))
-            }
-        }
-        for header in route.extraHeaders {
-            buffer.writeString(header.name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(header.value)
-            buffer.writeStaticString("\r\n")
-        }
-        if let existing = facts.forwardedFor {
-            buffer.writeStaticString("X-Forwarded-For: ")
-            buffer.writeString(existing)
-            buffer.writeStaticString(", ")
-            buffer.writeString(forwarding.clientIP)
-            buffer.writeStaticString("\r\nX-Forwarded-Proto: ")
-            buffer.writeStaticString(forwarding.proto)
-        } else {
-            buffer.writeImmutableBuffer(forwarding.fixed.forwardedForAndProto)
-        }
-        if let host = facts.host {
-            buffer.writeStaticString("\r\nX-Forwarded-Host: ")
-            buffer.writeString(host)
-        }
-        buffer.writeImmutableBuffer(forwarding.fixed.portAndVia)
-        if let existing = facts.via {
-            buffer.writeString(existing)
-            buffer.writeStaticString(", ")
-        }
-        buffer.writeStaticString(head.minorVersion == 0 ? "1.0 switchyard\r\nX-Request-Id: " : "1.1 switchyard\r\nX-Request-Id: ")
-        if let id = facts.clientRequestId {
-            buffer.writeString(id)
-        } else {
-            forwarding.requestId.write(into: &buffer)
-        }
-        buffer.writeStaticString("\r\n")
-        forwarding.trace.writeHeader(into: &buffer)
-        if facts.chunked {
-            buffer.writeStaticString("Transfer-Encoding: chunked\r\n")
-        } else if let length = facts.contentLength {
-            buffer.writeStaticString("Content-Length: ")
-            buffer.writeString(String(length))
-            buffer.writeStaticString("\r\n")
-        } else if head.method == .POST || head.method == .PUT || head.method == .PATCH {
-            buffer.writeStaticString("Content-Length: 0\r\n")
-        }
-        if tunnel, let upgrade = facts.upgrade {
-            buffer.writeStaticString("Connection: upgrade\r\nUpgrade: ")
-            buffer.writeString(upgrade)
-            buffer.writeStaticString("\r\n")
-        }
-        buffer.writeStaticString("\r\n")
+        buffer.writeHead(
+            Rendering(head: head, route: route, forwarding: forwarding, tunnel: tunnel),
+            estimate: estimatedSize(head, route)
+        )
     }
 
-    /// Rough size of the head, to allocate once.
+    /// The head's pieces in order; rendered into memory reserved once.
+    struct Rendering: HeadRendering {
+        let head: RequestHead
+        let route: ProxyRoute
+        let forwarding: Forwarding
+        let tunnel: Bool
+
+        func render<Output: HeadOutput>(into out: inout Output) {
+            let facts = head.facts
+            out.append(head.method.rawValue)
+            out.append(" ")
+            out.append(route.upstreamTarget.isEmpty ? "/" : route.upstreamTarget)
+            out.append(" HTTP/1.1\r\nHost: ")
+            if let host = route.hostHeader {
+                out.append(host)
+            } else if let host = facts.host {
+                out.append(host)
+            }
+            out.append("\r\n")
+            let named = facts.connectionNamed
+            let filtered = !named.isEmpty || !route.removeHeaders.isEmpty
+            head.headers.bytes.withUnsafeReadableBytes { bytes in
+                for field in head.headers.fields {
+                    let name = UnsafeRawBufferPointer(rebasing: bytes[field.name])
+                    guard case .other = RequestHeaderKind.of(name) else { continue }
+                    if filtered {
+                        let lowered = String(decoding: name, as: UTF8.self).lowercased()
+                        if named.contains(lowered) || route.removeHeaders.contains(lowered) { continue }
+                    }
+                    // The line as received: a valid field line, ended by CRLF.
+                    out.append(UnsafeRawBufferPointer(rebasing: bytes[field.line]))
+                }
+            }
+            for header in route.extraHeaders {
+                out.append(header.name)
+                out.append(": ")
+                out.append(header.value)
+                out.append("\r\n")
+            }
+            if let existing = facts.forwardedFor {
+                out.append("X-Forwarded-For: ")
+                out.append(existing)
+                out.append(", ")
+                out.append(forwarding.clientIP)
+                out.append("\r\nX-Forwarded-Proto: ")
+                out.append(forwarding.proto)
+            } else {
+                out.append(forwarding.fixed.forwardedForAndProto)
+            }
+            if let host = facts.host {
+                out.append("\r\nX-Forwarded-Host: ")
+                out.append(host)
+            }
+            out.append(forwarding.fixed.portAndVia)
+            if let existing = facts.via {
+                out.append(existing)
+                out.append(", ")
+            }
+            out.append(head.minorVersion == 0 ? "1.0 switchyard\r\nX-Request-Id: " : "1.1 switchyard\r\nX-Request-Id: ")
+            if let id = facts.clientRequestId {
+                out.append(id)
+            } else {
+                forwarding.requestId.write(into: &out)
+            }
+            out.append("\r\n")
+            forwarding.trace.writeHeader(into: &out)
+            if facts.chunked {
+                out.append("Transfer-Encoding: chunked\r\n")
+            } else if let length = facts.contentLength {
+                out.append("Content-Length: ")
+                out.appendDecimal(length)
+                out.append("\r\n")
+            } else if head.method == .POST || head.method == .PUT || head.method == .PATCH {
+                out.append("Content-Length: 0\r\n")
+            }
+            if tunnel, let upgrade = facts.upgrade {
+                out.append("Connection: upgrade\r\nUpgrade: ")
+                out.append(upgrade)
+                out.append("\r\n")
+            }
+            out.append("\r\n")
+        }
+    }
+
+    /// Size of the head for most requests: the client's head, the upstream target and the added headers
+    /// (forwarding, ids, trace context: about 300 bytes). A larger head is measured, not cut.
     static func estimatedSize(_ head: RequestHead, _ route: ProxyRoute) -> Int {
-        256 + route.upstreamTarget.utf8.count + head.headers.bytes.readableBytes
+        384 + route.upstreamTarget.utf8.count + head.headers.bytes.readableBytes
     }
 }

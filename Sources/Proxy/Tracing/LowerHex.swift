@@ -14,14 +14,13 @@ enum LowerHex {
         }
     }
 
+    /// The low `out.count` nibbles of `value`, most significant first, filling `out`.
     @inline(__always)
-    static func write(_ value: UInt64, digits count: Int = 16, into buffer: inout ByteBuffer) {
+    static func fill(_ value: UInt64, into out: UnsafeMutableRawBufferPointer) {
         let table = digits.utf8Start
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { out in
-            for i in 0..<count {
-                out[i] = table[Int(truncatingIfNeeded: (value >> UInt64(4 * (count - 1 - i))) & 0xF)]
-            }
-            return count
+        let count = out.count
+        for i in 0..<count {
+            out[i] = table[Int(truncatingIfNeeded: (value >> UInt64(4 * (count - 1 - i))) & 0xF)]
         }
     }
 

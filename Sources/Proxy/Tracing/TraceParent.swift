@@ -60,15 +60,15 @@ struct TraceParent: Equatable, Sendable {
     }
 
     /// `traceparent: 00-…\r\n`, always version 00 (the one this proxy speaks).
-    func writeHeader(into buffer: inout ByteBuffer) {
-        buffer.writeStaticString("traceparent: 00-")
-        LowerHex.write(traceHigh, into: &buffer)
-        LowerHex.write(traceLow, into: &buffer)
-        buffer.writeStaticString("-")
-        LowerHex.write(parentId, into: &buffer)
-        buffer.writeStaticString("-")
-        LowerHex.write(UInt64(flags), digits: 2, into: &buffer)
-        buffer.writeStaticString("\r\n")
+    func writeHeader<Output: HeadOutput>(into out: inout Output) {
+        out.append("traceparent: 00-")
+        out.appendHex(traceHigh)
+        out.appendHex(traceLow)
+        out.append("-")
+        out.appendHex(parentId)
+        out.append("-")
+        out.appendHex(UInt64(flags), digits: 2)
+        out.append("\r\n")
     }
 
     /// The 32 hex digits of the trace id, for the access log.
