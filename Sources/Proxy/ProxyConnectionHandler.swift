@@ -259,21 +259,20 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         loop.statistics.bump(loop.statistics.requests)
         exchange.clientMinor = head.minorVersion
         exchange.isHEAD = head.method == .HEAD
-        let facts = head.facts
-        exchange.clientRequestId = facts.clientRequestId
-        exchange.trace = facts.traceParent ?? TraceParent(generatedFrom: exchange.requestId)
+        exchange.clientRequestId = head.facts.clientRequestId
+        exchange.trace = head.facts.traceParent ?? TraceParent(generatedFrom: exchange.requestId)
         exchange.clientKeepAlive =
-            !state.draining && (head.minorVersion >= 1 ? !facts.connectionClose : facts.connectionKeepAlive)
-        exchange.hasBody = facts.hasBody
-        exchange.chunkedBody = facts.chunked
+            !state.draining && (head.minorVersion >= 1 ? !head.facts.connectionClose : head.facts.connectionKeepAlive)
+        exchange.hasBody = head.facts.hasBody
+        exchange.chunkedBody = head.facts.chunked
         // Bytes after an upgrade request are raw; unless the upstream switches protocols, the connection ends.
-        exchange.upgradeRequested = facts.connectionUpgrade && facts.upgrade != nil
+        exchange.upgradeRequested = head.facts.connectionUpgrade && head.facts.upgrade != nil
         logStart(method: head.method, uri: head.uri)
 
-        if let invalid = facts.invalid {
+        if let invalid = head.facts.invalid {
             return answer(status: 400, message: "malformed request: \(invalid)", close: true)
         }
-        if facts.host == nil && head.minorVersion >= 1 {
+        if head.facts.host == nil && head.minorVersion >= 1 {
             return answer(status: 400, message: "malformed request: HTTP/1.1 requires a Host header", close: true)
         }
         if head.method == .CONNECT {
@@ -282,7 +281,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         guard
             let route = configuration.router.route(
                 method: head.method,
-                host: facts.host.map { Substring($0) },
+                host: head.facts.host.map { Substring($0) },
                 uri: Substring(head.uri),
                 headers: head.headers,
                 https: https
@@ -299,7 +298,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         logRoute(route)
         exchange.bodyLimit = route.maxBodyBytes ?? limits.maxBodyBytes
         if exchange.hasBody { lastBodyActivity = .now() }
-        if let length = facts.contentLength, length > exchange.bodyLimit {
+        if let length = head.facts.contentLength, length > exchange.bodyLimit {
             return answer(status: 413, message: "request body larger than \(exchange.bodyLimit) bytes", close: true)
         }
         exchange.idempotent = Self.isIdempotent(head.method)

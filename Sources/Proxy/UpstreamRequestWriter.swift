@@ -59,18 +59,17 @@ enum UpstreamRequestWriter {
         let tunnel: Bool
 
         func render<Output: HeadOutput>(into out: inout Output) {
-            let facts = head.facts
             out.append(head.method.rawValue)
             out.append(" ")
             out.append(route.upstreamTarget.isEmpty ? "/" : route.upstreamTarget)
             out.append(" HTTP/1.1\r\nHost: ")
             if let host = route.hostHeader {
                 out.append(host)
-            } else if let host = facts.host {
+            } else if let host = head.facts.host {
                 out.append(host)
             }
             out.append("\r\n")
-            let named = facts.connectionNamed
+            let named = head.facts.connectionNamed
             let filtered = !named.isEmpty || !route.removeHeaders.isEmpty
             head.headers.bytes.withUnsafeReadableBytes { bytes in
                 for field in head.headers.fields {
@@ -90,7 +89,7 @@ enum UpstreamRequestWriter {
                 out.append(header.value)
                 out.append("\r\n")
             }
-            if let existing = facts.forwardedFor {
+            if let existing = head.facts.forwardedFor {
                 out.append("X-Forwarded-For: ")
                 out.append(existing)
                 out.append(", ")
@@ -100,33 +99,33 @@ enum UpstreamRequestWriter {
             } else {
                 out.append(forwarding.fixed.forwardedForAndProto)
             }
-            if let host = facts.host {
+            if let host = head.facts.host {
                 out.append("\r\nX-Forwarded-Host: ")
                 out.append(host)
             }
             out.append(forwarding.fixed.portAndVia)
-            if let existing = facts.via {
+            if let existing = head.facts.via {
                 out.append(existing)
                 out.append(", ")
             }
             out.append(head.minorVersion == 0 ? "1.0 switchyard\r\nX-Request-Id: " : "1.1 switchyard\r\nX-Request-Id: ")
-            if let id = facts.clientRequestId {
+            if let id = head.facts.clientRequestId {
                 out.append(id)
             } else {
                 forwarding.requestId.write(into: &out)
             }
             out.append("\r\n")
             forwarding.trace.writeHeader(into: &out)
-            if facts.chunked {
+            if head.facts.chunked {
                 out.append("Transfer-Encoding: chunked\r\n")
-            } else if let length = facts.contentLength {
+            } else if let length = head.facts.contentLength {
                 out.append("Content-Length: ")
                 out.appendDecimal(length)
                 out.append("\r\n")
             } else if head.method == .POST || head.method == .PUT || head.method == .PATCH {
                 out.append("Content-Length: 0\r\n")
             }
-            if tunnel, let upgrade = facts.upgrade {
+            if tunnel, let upgrade = head.facts.upgrade {
                 out.append("Connection: upgrade\r\nUpgrade: ")
                 out.append(upgrade)
                 out.append("\r\n")

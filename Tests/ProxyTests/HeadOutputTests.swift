@@ -1,6 +1,7 @@
 import NIOCore
 @testable import Proxy
 import Testing
+import TestSupport
 
 /// Heads rendered into memory reserved once: the same bytes whatever was reserved, a head larger than the
 /// estimate measured and rendered again rather than cut, and numbers written as the text they stand for.
@@ -53,6 +54,22 @@ import Testing
         var piecewise = ByteBuffer()
         pieces.render(into: &piecewise)
         #expect(String(buffer: piecewise) == pieces.expected, "the ByteBuffer output writes the same bytes")
+    }
+
+    @Test("sixteen hex digits, made eight at a time, are the lower-case digits of the value, zero-padded")
+    func hexDigits() {
+        var generator = SeededGenerator(seed: 0x4E58)
+        let values: [UInt64] = [0, 1, 9, 10, 15, 16, 0xFEDC_BA98_7654_3210, 0x0123_4567_89AB_CDEF, .max, 1 << 63]
+            + (0..<2_000).map { _ in generator.next() }
+        for value in values {
+            var out = ByteBuffer()
+            out.appendHex(value)
+            let expected = String(repeating: "0", count: 16 - String(value, radix: 16).count) + String(value, radix: 16)
+            #expect(String(buffer: out) == expected)
+            var two = ByteBuffer()
+            two.appendHex(value, digits: 2)
+            #expect(String(buffer: two) == String(expected.suffix(2)))
+        }
     }
 
     @Test("memory too small for a head is left untouched past its end and reported as not fitting")
