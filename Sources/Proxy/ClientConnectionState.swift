@@ -66,8 +66,11 @@ struct ClientConnectionState {
     /// Whether the connection reads more input. It only ever moves down this list.
     enum Connection: Comparable, Sendable {
         case open
-        /// No more input is read: the answers already due are written, then the connection closes.
+        /// No more input is handled: the answers already due are written, then the connection closes.
         case refusing
+        /// The answers are out and the sending side is shut; what the client still sends is read and dropped
+        /// until it closes (a close with unread input would reset the connection and could destroy the answer).
+        case lingering
         /// The channel is gone.
         case closed
     }
@@ -151,6 +154,8 @@ struct ClientConnectionState {
     mutating func drain() { draining = true }
     /// Stops reading the client: what is being answered is the last thing this connection does.
     mutating func refuse() { lower(to: .refusing) }
+    /// The answers are out: read and drop the client's last bytes until it closes.
+    mutating func linger() { lower(to: .lingering) }
     /// The channel went away.
     mutating func close() {
         lower(to: .closed)
@@ -228,8 +233,9 @@ struct ClientConnectionState {
     }
 
     /// Whether reading the client should pause: too much waiting, too much body held before a connection is
-    /// bound, or an upstream that does not take more.
+    /// bound, or an upstream that does not take more. A lingering connection always reads (to drop).
     func shouldPauseReading(heldBytes: Int, maxHeldBytes: Int, upstreamWritable: Bool?) -> Bool {
+        if connection == .lingering { return false }
         if waiting.count >= Self.maxWaitingParts { return true }
         switch stage {
         case .queued, .connecting:

@@ -136,14 +136,45 @@ extension ProxyConnectionHandler {
 
     func closeClientAfterFlush() {
         guard state.isOpen else { return }
+        // Input may still be on its way: the rest of a request body, or pipelined requests.
+        let unread = !state.requestComplete || !state.waiting.isEmpty || framer.partialHeadBytes > 0
         state.refuse()
         clientFlushNeeded = false
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: promise)
-        promise.futureResult.assumeIsolated().whenComplete { [self] _ in
-            self.context?.close(promise: nil)
+        promise.futureResult.assumeIsolated().whenComplete { [self] result in
+            guard let context = self.context else { return }
+            if unread, case .success = result {
+                self.linger(context)
+            } else {
+                context.close(promise: nil)
+            }
         }
     }
+
+    /// Closing a socket that has unread input makes the kernel reset the connection, and the reset can destroy
+    /// the answer before the client reads it (RFC 9112, section 9.6). So when the client may still be sending,
+    /// the proxy shuts only its sending side, reads and drops what still arrives, and closes when the client
+    /// does or after `lingerTime`.
+    func linger(_ context: ChannelHandlerContext) {
+        guard state.isOpen, state.connection == .refusing else { return }
+        state.linger()
+        lingerTimer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.lingerTime) { [self] in
+            self.context?.close(promise: nil)
+        }
+        let shut = context.eventLoop.makePromise(of: Void.self)
+        context.close(mode: .output, promise: shut)
+        shut.futureResult.assumeIsolated().whenFailure { [self] _ in
+            self.context?.close(promise: nil)
+        }
+        if readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    /// Longest time a closing connection keeps reading what the client still sends.
+    static let lingerTime: TimeAmount = .seconds(5)
 
     /// Graceful shutdown: close now when idle, else after the response in progress.
     func closeWhenDone() {

@@ -30,6 +30,9 @@ extension ProxyConnectionHandler {
             break
         }
         if exchange.upgradeRequested && head.status != 101 { keep = false }
+        // An answer before the whole request arrived (a 413, a 401 to `Expect: 100-continue`): the rest of the
+        // body may never come, so the connection cannot carry another request. Say so in this response.
+        if !state.requestComplete { keep = false }
         exchange.keepClient = keep
         let tail: ByteBuffer
         if head.framing == .tunnel {

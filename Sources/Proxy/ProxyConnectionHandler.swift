@@ -64,6 +64,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// When the current request's body last made progress (for `ProxyLimits.bodyReadTimeout`).
     @exclusivity(unchecked) var lastBodyActivity = NIODeadline.uptimeNanoseconds(0)
     @exclusivity(unchecked) var timer: Scheduled<Void>? = nil
+    /// Ends a lingering connection (see `linger`).
+    @exclusivity(unchecked) var lingerTimer: Scheduled<Void>? = nil
 
     static let maxPendingBytes = 256 * 1024
 
@@ -118,6 +120,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         loop.statistics.bump(loop.statistics.open, by: -1)
         timer?.cancel()
         timer = nil
+        lingerTimer?.cancel()
+        lingerTimer = nil
         loop.clients.removeValue(forKey: ObjectIdentifier(self))
         abandonUpstream()
         exchange.pending.removeAll()

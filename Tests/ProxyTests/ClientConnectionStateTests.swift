@@ -201,7 +201,7 @@ struct ClientConnectionStateTests {
         #expect(status == 400 && message == "bad")
     }
 
-    @Test("the connection only closes further: draining keeps serving, refusing stops input, closed drops the queue")
+    @Test("the connection only closes further: draining keeps serving, refusing stops input, lingering reads to drop, closed drops the queue")
     func connectionMonotonic() throws {
         var s = State()
         s.drain()
@@ -213,9 +213,16 @@ struct ClientConnectionStateTests {
         _ = s.apply(.headFramed)
         s.requestReceived()
         holds(s.receive(try head()) == .queue)
+        s.linger()
+        #expect(s.connection == .lingering && !s.acceptsInput && s.isOpen)
+        #expect(!s.shouldPauseReading(heldBytes: 1 << 30, maxHeldBytes: 1, upstreamWritable: false),
+                "a lingering connection reads, to drop what the client still sends")
+        s.refuse()
+        #expect(s.connection == .lingering, "refusing does not undo lingering")
         s.close()
         #expect(!s.isOpen && s.waiting.isEmpty)
         s.refuse()
+        s.linger()
         #expect(s.connection == .closed, "never reopens")
     }
 
