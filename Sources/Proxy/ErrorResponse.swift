@@ -29,18 +29,21 @@ enum ErrorResponse {
         status: Int, message: String, requestId: String, close: Bool,
         extraHeaders: [(name: String, value: String)] = [], allocator: ByteBufferAllocator
     ) -> ByteBuffer {
-        var body = "{\"message\":\""
-        appendEscaped(message, to: &body)
-        body += "\",\"request_id\":\""
-        appendEscaped(requestId, to: &body)
-        body += "\"}\n"
-        var buffer = allocator.buffer(capacity: 256 + body.utf8.count)
+        // The access log's JSON writer, so both escape alike.
+        var body: [UInt8] = []
+        body.reserveCapacity(64 + message.utf8.count + requestId.utf8.count)
+        body.append(contentsOf: #"{"message":"#.utf8)
+        JSONLine.string(message, into: &body)
+        body.append(contentsOf: #","request_id":"#.utf8)
+        JSONLine.string(requestId, into: &body)
+        body.append(contentsOf: "}\n".utf8)
+        var buffer = allocator.buffer(capacity: 256 + body.count)
         buffer.writeStaticString("HTTP/1.1 ")
         buffer.writeString(String(status))
         buffer.writeStaticString(" ")
         buffer.writeStaticString(reason(status))
         buffer.writeStaticString("\r\nContent-Type: application/json\r\nContent-Length: ")
-        buffer.writeString(String(body.utf8.count))
+        buffer.writeString(String(body.count))
         buffer.writeStaticString("\r\nX-Request-Id: ")
         buffer.writeString(requestId)
         for header in extraHeaders {
@@ -50,25 +53,7 @@ enum ErrorResponse {
             buffer.writeString(header.value)
         }
         buffer.writeStaticString(close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n")
-        buffer.writeString(body)
+        buffer.writeBytes(body)
         return buffer
-    }
-
-    private static func appendEscaped(_ text: String, to out: inout String) {
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
     }
 }

@@ -298,23 +298,14 @@ enum JSONWriter {
         }
     }
 
+    /// A JSON string literal, escaped by Foundation's encoder (the same rules as the Admin API's output).
     static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        guard let data = try? encoder.encode(s) else {
+            out += "\"\""  // unreachable: every Swift string encodes
+            return
         }
-        out += "\""
+        out += String(decoding: data, as: UTF8.self)
     }
 }
