@@ -2,6 +2,13 @@ import ArgumentParser
 import Gateway
 
 @main
+enum SwitchyardMain {
+    static func main() async {
+        ExclusivityChecks.configure()
+        await Switchyard.main()
+    }
+}
+
 struct Switchyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard",
