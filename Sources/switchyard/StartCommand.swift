@@ -127,7 +127,8 @@ struct StartCommand: AsyncParsableCommand {
         } catch {
             throw StartFailure("invalid settings:\n" + error.issues.map { "  \($0)" }.joined(separator: "\n"))
         }
-        for name in SettingsLayer.unknownEnvironmentVariables(environment) {
+        // The exclusivity switch is read before any setting (ExclusivityChecks); it is not a node setting.
+        for name in SettingsLayer.unknownEnvironmentVariables(environment) where name != ExclusivityChecks.environmentVariable {
             FileHandle.standardError.write(Data("switchyard: warning: unknown setting \(name) ignored\n".utf8))
         }
         let adminTLS = try AdminWiring.loadTLS(settings: settings)
