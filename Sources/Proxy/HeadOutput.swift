@@ -91,6 +91,7 @@ struct HeadBytes: HeadOutput {
         self.memory = memory
     }
 
+    @inline(__always)
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard fits, !bytes.isEmpty else { return }
         guard bytes.count <= memory.count - count, let to = memory.baseAddress, let from = bytes.baseAddress else {
@@ -101,6 +102,7 @@ struct HeadBytes: HeadOutput {
         count += bytes.count
     }
 
+    @inline(__always)
     mutating func append(count length: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) {
         guard fits, length > 0 else { return }
         guard length <= memory.count - count, let to = memory.baseAddress else {

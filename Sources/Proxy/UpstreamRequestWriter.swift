@@ -59,7 +59,7 @@ enum UpstreamRequestWriter {
         let tunnel: Bool
 
         func render<Output: HeadOutput>(into out: inout Output) {
-            out.append(head.method.rawValue)
+            UpstreamRequestWriter.appendMethod(head.method, to: &out)
             out.append(" ")
             out.append(route.upstreamTarget.isEmpty ? "/" : route.upstreamTarget)
             out.append(" HTTP/1.1\r\nHost: ")
@@ -132,6 +132,25 @@ enum UpstreamRequestWriter {
             }
             out.append("\r\n")
         }
+    }
+
+    /// The method's name; the common ones without asking NIO to build a `String`.
+    @inline(__always)
+    static func appendMethod<Output: HeadOutput>(_ method: HTTPMethod, to out: inout Output) {
+        let name: StaticString
+        switch method {
+        case .GET: name = "GET"
+        case .POST: name = "POST"
+        case .HEAD: name = "HEAD"
+        case .PUT: name = "PUT"
+        case .DELETE: name = "DELETE"
+        case .PATCH: name = "PATCH"
+        case .OPTIONS: name = "OPTIONS"
+        default:
+            out.append(method.rawValue)
+            return
+        }
+        out.append(name)
     }
 
     /// Size of the head for most requests: the client's head, the upstream target and the added headers

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 @testable import Proxy
 import Testing
 import TestSupport
@@ -117,5 +118,15 @@ import TestSupport
         #expect(text.hasPrefix("POST /upstream/in?x=1 HTTP/1.1\r\nHost: shop.test\r\nAccept: */*\r\nX-Large: \(long)\r\nX-Small: 1\r\n"))
         #expect(text.contains("\r\nVia: 1.0 edge, 1.1 switchyard\r\nX-Request-Id: 00000000000000ab0000000000000007\r\n"))
         #expect(text.hasSuffix("\r\nContent-Length: 12345\r\n\r\n"))
+    }
+
+    @Test("every method's name is written as the client sent it, the common ones and any other token")
+    func methodNames() {
+        let methods: [HTTPMethod] = [.GET, .POST, .HEAD, .PUT, .DELETE, .PATCH, .OPTIONS, .TRACE, .RAW(value: "PURGE")]
+        for method in methods {
+            var out = ByteBuffer()
+            UpstreamRequestWriter.appendMethod(method, to: &out)
+            #expect(String(buffer: out) == method.rawValue)
+        }
     }
 }
