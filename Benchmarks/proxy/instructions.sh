@@ -16,6 +16,8 @@ Usage: Benchmarks/proxy/instructions.sh [options]
   --modes LIST        comma-separated subset of base,metrics,log,both (default all four); the first mode
                       listed is the reference and runs twice (first and last) as a repeatability check
   --switchyard PATH   Switchyard binary (default $SWITCHYARD_BIN, else .build/release/switchyard)
+  --proxy haproxy     count HAProxy instead (1 thread, the same backend and client; --modes is ignored), for
+                      the same figure without the wall clock's noise
   --keep              keep the scratch directory (callgrind files, logs) after exit
 Modes: base = request_metrics off, access_log off; metrics = request_metrics on (the default), access_log off;
 log = request_metrics off, access_log to a file (JSON lines); both = request_metrics on, access_log to a file.
@@ -27,12 +29,14 @@ requests_arg="500,2500"
 connections=4
 modes_arg="base,metrics,log,both"
 sy_arg=""
+proxy=switchyard
 while (($#)); do
     case "$1" in
         --requests) requests_arg="${2:?}"; shift 2 ;;
         --connections) connections="${2:?}"; shift 2 ;;
         --modes) modes_arg="${2:?}"; shift 2 ;;
         --switchyard) sy_arg="${2:?}"; shift 2 ;;
+        --proxy) proxy="${2:?}"; shift 2 ;;
         --keep) BENCH_KEEP=1; shift ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; bench_die "unknown argument: $1" ;;
@@ -42,24 +46,32 @@ IFS=',' read -r n_small n_large extra <<<"$requests_arg"
 [[ "${n_small:-}" =~ ^[1-9][0-9]*$ && "${n_large:-}" =~ ^[1-9][0-9]*$ && -z "${extra:-}" ]] &&
     ((n_large > n_small)) || bench_die "--requests takes two counts A,B with B > A, got '$requests_arg'"
 [[ "$connections" =~ ^[1-9][0-9]*$ ]] || bench_die "--connections takes a positive integer"
+case "$proxy" in
+    switchyard) ;;
+    haproxy) modes_arg=haproxy ;;
+    *) usage >&2; bench_die "--proxy takes switchyard or haproxy, got '$proxy'" ;;
+esac
 IFS=',' read -r -a modes <<<"$modes_arg"
 ((${#modes[@]} > 0)) || bench_die "--modes is empty"
 declare -A mode_label=(
+    [haproxy]="HAProxy, 1 thread"
     [base]="metrics off, log off"
     [metrics]="metrics on, log off"
     [log]="metrics off, log to file"
     [both]="metrics on, log to file"
 )
 for m in "${modes[@]}"; do
-    [[ -n "${mode_label[$m]:-}" ]] || bench_die "--modes takes base, metrics, log and both, got '$m'"
+    [[ -n "${mode_label[$m]:-}" && ("$m" != haproxy || "$proxy" == haproxy) ]] ||
+        bench_die "--modes takes base, metrics, log and both, got '$m'"
 done
 
 bench_need_tools nginx curl ss timeout valgrind python3 gcc
+[[ "$proxy" == haproxy ]] && bench_need_tools haproxy
 command -v objcopy >/dev/null 2>&1 || bench_die "missing objcopy; install with: sudo apt-get install -y binutils"
 bench_init
 
 sy_src="$(bench_switchyard_bin "$sy_arg")"
-[[ -x "$sy_src" ]] || bench_die "no Switchyard binary at $sy_src (swift build -c release --product switchyard)"
+[[ "$proxy" == haproxy || -x "$sy_src" ]] || bench_die "no Switchyard binary at $sy_src (swift build -c release --product switchyard)"
 
 # Two things valgrind 3.19 (Debian 12) needs to run a Swift 6.3 binary:
 # - the binary without its DWARF 5 debug sections: valgrind's reader gives up on them ("unhandled dwarf2 abbrev
@@ -68,7 +80,9 @@ sy_src="$(bench_switchyard_bin "$sy_arg")"
 #   valgrind's rt_sigsuspend wrapper writes to it (to keep its own signal unblocked) and dies of SIGSEGV. The
 #   shim is preloaded; it runs once, on the main thread, which then sleeps.
 sy_bin="$BENCH_DIR/switchyard"
-objcopy --strip-debug "$sy_src" "$sy_bin" || bench_die "objcopy --strip-debug $sy_src failed"
+if [[ "$proxy" == switchyard ]]; then
+    objcopy --strip-debug "$sy_src" "$sy_bin" || bench_die "objcopy --strip-debug $sy_src failed"
+fi
 cat >"$BENCH_DIR/sigsuspend-copy.c" <<'EOF'
 #define _GNU_SOURCE
 #include <signal.h>
@@ -103,14 +117,15 @@ stop_valgrind() { bench_stop "$1" 120; }
 # first request is slow: curl gets 60 s, so that exactly one probe request answers in every run rather than a
 # varying number that time out.
 wait_answer() {
-    local name="$1" pid="$2" port="$3" admin="$4" deadline=$((SECONDS + 180)) body proxy_ok=0
+    local name="$1" pid="$2" port="$3" admin="$4" deadline=$((SECONDS + 180)) body proxy_ok=0 status=/status
+    [[ "$proxy" == haproxy ]] && status="/stats"
     while ((SECONDS < deadline)); do
         bench_alive "$pid" || { bench_tail_log "$BENCH_DIR/$name.log" 30; bench_die "$name exited during start-up"; }
         if ((!proxy_ok)) && bench_listening "$port" &&
             body="$(curl -fsS -m 60 "http://127.0.0.1:$port/small" 2>/dev/null)" && [[ "$body" == ok* ]]; then
             proxy_ok=1
         fi
-        if ((proxy_ok)) && bench_listening "$admin" && curl -fsS -m 60 -o /dev/null "http://127.0.0.1:$admin/status"; then
+        if ((proxy_ok)) && bench_listening "$admin" && curl -fsS -m 60 -o /dev/null "http://127.0.0.1:$admin$status"; then
             sleep 2
             return 0
         fi
@@ -150,6 +165,13 @@ run_one() {
     [[ -n "${SWITCHYARD_EXTRA_ARGS:-}" ]] && extra=($SWITCHYARD_EXTRA_ARGS)
     bench_pick_port; port="$REPLY"
     bench_pick_port; admin="$REPLY"
+    if [[ "$mode" == haproxy ]]; then
+        name="haproxy-$tag"
+        bench_render "$BENCH_HOME/templates/haproxy.cfg" "$BENCH_DIR/$name.cfg" "PORT=$port" "WORKERS=1" \
+            "SERVERS=    server b1 127.0.0.1:${BACKEND_PORTS[0]}" "BACKEND_OPTS=" "RESOLVERS=" "STATS_PORT=$admin"
+        bench_start "$name" "$BENCH_DIR/$name.log" \
+            valgrind --tool=callgrind --callgrind-out-file="$out" haproxy -db -f "$BENCH_DIR/$name.cfg"
+    else
     bench_start "$name" "$BENCH_DIR/$name.log" env -C "$BENCH_DIR" \
         LD_PRELOAD="$BENCH_DIR/sigsuspend-copy.so" \
         SWITCHYARD_ADMIN_LISTEN="127.0.0.1:$admin" \
@@ -158,6 +180,7 @@ run_one() {
         valgrind --tool=callgrind --callgrind-out-file="$out" \
         "$sy_bin" start --config "$BENCH_DIR/switchyard.yaml" \
         --proxy-listen "127.0.0.1:$port" --workers 1 "${extra[@]}"
+    fi
     pid="$BENCH_LAST_PID"
     wait_answer "$name" "$pid" "$port" "$admin"
     callgrind_dump "$pid"
