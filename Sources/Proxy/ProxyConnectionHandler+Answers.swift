@@ -155,11 +155,11 @@ extension ProxyConnectionHandler {
     /// Closing a socket that has unread input makes the kernel reset the connection, and the reset can destroy
     /// the answer before the client reads it (RFC 9112, section 9.6). So when the client may still be sending,
     /// the proxy shuts only its sending side, reads and drops what still arrives, and closes when the client
-    /// does or after `lingerTime`.
+    /// does or after `limits.lingerTime`.
     func linger(_ context: ChannelHandlerContext) {
         guard state.isOpen, state.connection == .refusing else { return }
         state.linger()
-        lingerTimer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.lingerTime) { [self] in
+        lingerTimer = context.eventLoop.assumeIsolated().scheduleTask(in: limits.lingerTime) { [self] in
             self.context?.close(promise: nil)
         }
         let shut = context.eventLoop.makePromise(of: Void.self)
@@ -172,9 +172,6 @@ extension ProxyConnectionHandler {
             context.read()
         }
     }
-
-    /// Longest time a closing connection keeps reading what the client still sends.
-    static let lingerTime: TimeAmount = .seconds(5)
 
     /// Graceful shutdown: close now when idle, else after the response in progress.
     func closeWhenDone() {

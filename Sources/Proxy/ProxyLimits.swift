@@ -16,6 +16,9 @@ public struct ProxyLimits: Sendable, Hashable {
     public var bodyReadTimeout: TimeAmount
     /// How long an idle client keep-alive connection is kept open between requests.
     public var clientIdleTimeout: TimeAmount
+    /// Longest time a closing connection keeps reading and dropping what the client still sends, so the close is
+    /// not a reset that could destroy the last answer (nginx's `lingering_time`).
+    public var lingerTime: TimeAmount
 
     public init(
         maxHeaderBytes: Int = 32 * 1024,
@@ -24,7 +27,8 @@ public struct ProxyLimits: Sendable, Hashable {
         maxBodyBytes: Int64 = Int64.max,
         headerReadTimeout: TimeAmount = .seconds(10),
         bodyReadTimeout: TimeAmount = .seconds(60),
-        clientIdleTimeout: TimeAmount = .seconds(60)
+        clientIdleTimeout: TimeAmount = .seconds(60),
+        lingerTime: TimeAmount = .seconds(5)
     ) {
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount
@@ -33,5 +37,6 @@ public struct ProxyLimits: Sendable, Hashable {
         self.headerReadTimeout = headerReadTimeout
         self.bodyReadTimeout = bodyReadTimeout
         self.clientIdleTimeout = clientIdleTimeout
+        self.lingerTime = lingerTime
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import TestSupport
 import NIOCore
 import Proxy
@@ -55,6 +56,33 @@ extension ProxyIntegrationTests {
                 }
                 client.shutdownWrite()
                 #expect(client.waitForClose())
+            }
+        }
+    
+
+        @Test("a client that neither sends nor closes after an early answer: the connection closes when the linger time runs out")
+        func lingerEndsAtItsLimit() async throws {
+            let answer = "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n\r\ntoo big!"
+            let backend = try await RawBackend.start(.reply(Array(answer.utf8), close: false))
+            let proxy = try await ProxyHarness.start(addresses: [backend.address], retries: 0,
+                                                     limits: ProxyLimits(lingerTime: .milliseconds(200)))
+            defer { Task { await proxy.stop(); await backend.stop() } }
+
+            try await onThread {
+                let client = try proxy.client()
+                try client.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100000000\r\n\r\n")
+                try client.send(Self.chunk)
+                let response = try client.readResponse()
+                #expect(response.status == 413)
+                try client.send(Self.chunk)  // still read and dropped while the connection lingers
+                usleep(1_500_000)
+                // Past the linger time the socket is closed: what the client sends now is answered with a reset.
+                var refused = false
+                for _ in 0..<40 where !refused {
+                    do { try client.send(Self.chunk) } catch { refused = true }
+                    usleep(25_000)
+                }
+                #expect(refused, "the lingering connection was still reading after its linger time")
             }
         }
     }
