@@ -33,6 +33,8 @@ let package = Package(
         .systemLibrary(name: "CAres", pkgConfig: "libcares", providers: [.apt(["libc-ares-dev"])]),
         // sendmsg/recvmsg with SCM_RIGHTS, for handing listening sockets to the process that takes a node over.
         .target(name: "CFDPassing"),
+        // The Swift runtime's exclusivity-check switch, which a node turns off at start (ExclusivityChecks).
+        .target(name: "CSwiftRuntime"),
         // Pure
         .target(name: "DNSWire"),
         .target(name: "Balancer", dependencies: [
@@ -93,7 +95,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "switchyard", dependencies: [
-            "Gateway", "Discovery", "Balancer", "DNSWire", "Config", "Proxy", "Store", "Admin",
+            "Gateway", "Discovery", "Balancer", "DNSWire", "Config", "Proxy", "Store", "Admin", "CSwiftRuntime",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

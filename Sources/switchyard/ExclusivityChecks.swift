@@ -1,3 +1,4 @@
+import CSwiftRuntime
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,8 +26,6 @@ enum ExclusivityChecks {
     /// access records whether it was tracked).
     static func configure() {
         guard !keep(getenv(environmentVariable).map { String(cString: $0) }) else { return }
-        // The runtime's own switch (exported for debuggers): swift_beginAccess returns at once when it is set.
-        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "_swift_disableExclusivityChecking") else { return }
-        symbol.assumingMemoryBound(to: Bool.self).pointee = true
+        switchyard_disable_exclusivity_checking()
     }
 }

@@ -25,9 +25,11 @@ struct RequestRecorder: Sendable {
         var route: String
     }
 
-    private struct RequestKey: Hashable {
-        var route: RouteKey
-        var statusClass: Int
+    /// A route's series: found with one lookup per request.
+    private struct RouteSeries {
+        var duration: DurationHistogram
+        /// Request counters by status class: index 0 for "other", 1 to 5 for 1xx to 5xx; made on first use.
+        var requests: [Counter?] = Array(repeating: nil, count: 6)
     }
 
     private struct AddressKey: Hashable {
@@ -47,8 +49,7 @@ struct RequestRecorder: Sendable {
     /// Whether an address is in its upstream's ring now (an address still in DNS keeps its series).
     let present: @Sendable (_ upstream: String, _ address: Address) -> Bool
 
-    private var requests: [RequestKey: Counter] = [:]
-    private var durations: [RouteKey: DurationHistogram] = [:]
+    private var routes: [RouteKey: RouteSeries] = [:]
     private var retries: [String: Counter] = [:]
     private var flags: [String: Counter] = [:]
     private var addresses: [AddressKey: AddressSeries] = [:]
@@ -96,25 +97,26 @@ struct RequestRecorder: Sendable {
         let seconds = entry.totalMilliseconds / 1000
         let statusClass = entry.status >= 100 && entry.status < 600 ? entry.status / 100 : 0
         let key = RouteKey(service: service, route: route)
-        let requestKey = RequestKey(route: key, statusClass: statusClass)
-        // One hash lookup per series on the usual path (the series exists); a second only to create it.
-        if let counter = requests[requestKey] {
+        // One hash lookup for the route's series on the usual path; they are made on first use.
+        let index: Dictionary<RouteKey, RouteSeries>.Index
+        if let found = routes.index(forKey: key) {
+            index = found
+        } else {
+            let histogram = registry.makeDurationHistogram(
+                descriptor: Self.durationName, labels: [("service", service), ("route", route)], buckets: Self.buckets)
+            routes[key] = RouteSeries(duration: histogram)
+            guard let made = routes.index(forKey: key) else { return }
+            index = made
+        }
+        routes.values[index].duration.record(Self.duration(milliseconds: entry.totalMilliseconds))
+        if let counter = routes.values[index].requests[statusClass] {
             counter.increment()
         } else {
             let code = statusClass == 0 ? "other" : "\(statusClass)xx"
             let counter = registry.makeCounter(
                 descriptor: Self.requestsName, labels: [("service", service), ("route", route), ("code", code)])
-            requests[requestKey] = counter
+            routes.values[index].requests[statusClass] = counter
             counter.increment()
-        }
-        let duration = Self.duration(milliseconds: entry.totalMilliseconds)
-        if let histogram = durations[key] {
-            histogram.record(duration)
-        } else {
-            let histogram = registry.makeDurationHistogram(
-                descriptor: Self.durationName, labels: [("service", service), ("route", route)], buckets: Self.buckets)
-            durations[key] = histogram
-            histogram.record(duration)
         }
         if entry.tries.count > 1 {
             if retries[service] == nil {
