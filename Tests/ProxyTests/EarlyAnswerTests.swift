@@ -11,19 +11,24 @@ extension ProxyIntegrationTests {
     @Suite(.timeLimit(.minutes(1)))
     struct EarlyAnswerTests {
         static let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 65_536)
+        static let tooLarge = "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n\r\ntoo big!"
+
+        /// Starts an upload of 100 MB through `proxy`, sends its first 64 KB and reads the upstream's early answer.
+        static func uploadAnsweredEarly(_ proxy: ProxyHarness) throws -> (TestClient, TestResponse) {
+            let client = try proxy.client()
+            try client.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100000000\r\n\r\n")
+            try client.send(chunk)
+            return (client, try client.readResponse())
+        }
 
         @Test("an upstream answers 413 before the body ends: the client reads it with Connection: close, can go on sending, and then sees the connection end cleanly")
         func upstreamAnswersEarly() async throws {
-            let answer = "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n\r\ntoo big!"
-            let backend = try await RawBackend.start(.reply(Array(answer.utf8), close: false))
+            let backend = try await RawBackend.start(.reply(Array(Self.tooLarge.utf8), close: false))
             let proxy = try await ProxyHarness.start(addresses: [backend.address], retries: 0)
             defer { Task { await proxy.stop(); await backend.stop() } }
 
             try await onThread {
-                let client = try proxy.client()
-                try client.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100000000\r\n\r\n")
-                try client.send(Self.chunk)
-                let response = try client.readResponse()
+                let (client, response) = try Self.uploadAnsweredEarly(proxy)
                 #expect(response.status == 413)
                 #expect(response.text == "too big!")
                 #expect(response.header("connection") == "close", "the connection cannot carry another request: \(response.head)")
@@ -58,21 +63,16 @@ extension ProxyIntegrationTests {
                 #expect(client.waitForClose())
             }
         }
-    
 
         @Test("a client that neither sends nor closes after an early answer: the connection closes when the linger time runs out")
         func lingerEndsAtItsLimit() async throws {
-            let answer = "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n\r\ntoo big!"
-            let backend = try await RawBackend.start(.reply(Array(answer.utf8), close: false))
+            let backend = try await RawBackend.start(.reply(Array(Self.tooLarge.utf8), close: false))
             let proxy = try await ProxyHarness.start(addresses: [backend.address], retries: 0,
                                                      limits: ProxyLimits(lingerTime: .milliseconds(200)))
             defer { Task { await proxy.stop(); await backend.stop() } }
 
             try await onThread {
-                let client = try proxy.client()
-                try client.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100000000\r\n\r\n")
-                try client.send(Self.chunk)
-                let response = try client.readResponse()
+                let (client, response) = try Self.uploadAnsweredEarly(proxy)
                 #expect(response.status == 413)
                 try client.send(Self.chunk)  // still read and dropped while the connection lingers
                 usleep(1_500_000)
