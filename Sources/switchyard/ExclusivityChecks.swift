@@ -4,9 +4,9 @@ import Glibc
 #endif
 
 /// Swift checks at run time that two accesses to one variable never overlap, wherever the compiler cannot prove
-/// it (class properties, globals, captured variables). Each check costs about 130 instructions: a thread-local
-/// lookup and a list insert. SwiftNIO's channel code makes about 80 of them per proxied request, a sixth of all
-/// the instructions a request costs (`Benchmarks/proxy/instructions.sh`).
+/// it (class properties, globals, captured variables). Each check costs about 80 instructions: a thread-local
+/// lookup and a list insert. A proxied request makes about 130 of them, most in SwiftNIO's channel code: about
+/// 15 % of all the instructions a request costs (`Benchmarks/proxy/instructions.sh`).
 ///
 /// A node turns the runtime check off when it starts, which is what building every module with
 /// `-enforce-exclusivity=unchecked` would do; the compiler's static checks are unaffected. The test suites and
