@@ -137,6 +137,19 @@ extension ByteBuffer {
     }
 }
 
+/// Bytes appended piece by piece: access-log lines, and ids as text.
+extension Array: HeadOutput where Element == UInt8 {
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        append(contentsOf: bytes)
+    }
+
+    mutating func append(count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) {
+        let start = self.count
+        append(contentsOf: repeatElement(0, count: count))
+        self[start...].withUnsafeMutableBytes { fill($0) }
+    }
+}
+
 /// A buffer written piece by piece, for heads off the request path (tests, one-off answers).
 extension ByteBuffer: HeadOutput {
     mutating func append(_ bytes: UnsafeRawBufferPointer) {

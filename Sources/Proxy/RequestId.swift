@@ -6,6 +6,7 @@ struct RequestId: Equatable, Sendable {
     var prefix: UInt64
     var counter: UInt64
 
+    /// The 32 hex digits: sent upstream, and appended to an access-log line.
     func write<Output: HeadOutput>(into out: inout Output) {
         out.appendHex(prefix)
         out.appendHex(counter)
@@ -18,11 +19,6 @@ struct RequestId: Equatable, Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The 32 hex digits, appended to an access-log line.
-    func write(into out: inout [UInt8]) {
-        LowerHex.append(prefix, to: &out)
-        LowerHex.append(counter, to: &out)
-    }
 }
 
 /// Hands out request ids on one event loop.

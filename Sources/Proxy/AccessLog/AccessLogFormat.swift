@@ -220,7 +220,7 @@ struct JSONLine {
             case 0x09: out.append(contentsOf: "\\t".utf8)
             case 0..<0x20:
                 out.append(contentsOf: "\\u00".utf8)
-                LowerHex.append(UInt64(byte), digits: 2, to: &out)
+                out.appendHex(UInt64(byte), digits: 2)
             default: out.append(byte)
             }
         }

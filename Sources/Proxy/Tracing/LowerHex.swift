@@ -5,15 +5,6 @@ import NIOCore
 enum LowerHex {
     private static let digits: StaticString = "0123456789abcdef"
 
-    /// The low `digits` nibbles of `value`, most significant first.
-    @inline(__always)
-    static func append(_ value: UInt64, digits count: Int = 16, to out: inout [UInt8]) {
-        let table = digits.utf8Start
-        for i in 0..<count {
-            out.append(table[Int(truncatingIfNeeded: (value >> UInt64(4 * (count - 1 - i))) & 0xF)])
-        }
-    }
-
     /// The low `out.count` nibbles of `value`, most significant first, filling `out`. Sixteen digits (ids,
     /// trace ids) are made eight at a time without a table or a branch per digit.
     @inline(__always)

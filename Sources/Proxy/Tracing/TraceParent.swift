@@ -73,7 +73,7 @@ struct TraceParent: Equatable, Sendable {
 
     /// The 32 hex digits of the trace id, for the access log.
     func appendTraceId(to out: inout [UInt8]) {
-        LowerHex.append(traceHigh, to: &out)
-        LowerHex.append(traceLow, to: &out)
+        out.appendHex(traceHigh)
+        out.appendHex(traceLow)
     }
 }
