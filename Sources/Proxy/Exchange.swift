@@ -37,6 +37,10 @@ struct Exchange {
     /// The selector's pick for the current attempt, until it is reported (then nil).
     var pick: UpstreamPick? = nil
     var tried: [Address] = []
+    /// Addresses passed over because they were at their connection limit: in `tried`, but not their fault.
+    var passedOver: [Address] = []
+    /// Every address left was at its connection limit: the next pick waits for a connection instead.
+    var waitAtLimit = false
     /// The answer the last failed attempt would have given: used when no other address is left to try.
     var lastFailure: (status: Int, message: String)? = nil
     var attemptsLeft = 0

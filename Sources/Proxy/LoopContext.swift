@@ -44,6 +44,10 @@ final class LoopContext {
         self.tailClose = allocator.buffer(staticString: "Via: 1.1 switchyard\r\nConnection: close\r\n\r\n")
     }
 
+    /// The loop's time, for every timeout and timestamp of the proxy: real time on a real loop, and on
+    /// `EmbeddedEventLoop` the time a test advances, so timeouts and the pool sweep are tested without waiting.
+    var now: NIODeadline { eventLoop.now }
+
     func pool(for address: Address, tls: UpstreamTLS? = nil) -> UpstreamPool {
         let key = PoolKey(address: address, tls: tls?.identity)
         if let pool = pools[key] { return pool }
@@ -106,7 +110,7 @@ final class LoopContext {
     }
 
     private func sweep() {
-        let now = NIODeadline.now()
+        let now = self.now
         let deadline = now - shared.pool.idleTimeout
         for pool in pools.values { pool.sweep(idleBefore: deadline) }
         // Forget pools of addresses unused for a long while (they left DNS or the configuration). A pool with

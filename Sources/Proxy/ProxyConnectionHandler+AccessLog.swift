@@ -25,7 +25,7 @@ extension ProxyConnectionHandler {
         guard loop.shared.recordsRequests else { return }
         exchange.log = AccessLogEntry(startedAt: Self.wallClockMilliseconds(), clientIP: clientIPText,
                                       method: method.rawValue, uri: uri)
-        exchange.logStarted = .now()
+        exchange.logStarted = loop.now
     }
 
     func logRoute(_ route: ProxyRoute) {
@@ -42,7 +42,7 @@ extension ProxyConnectionHandler {
             entry.tries.append(AccessLogEntry.Try(address: address, outcome: "pending"))
             if staleDNS { entry.flags.insert(.servedStaleDNS) }
         }
-        exchange.tryStarted = .now()
+        exchange.tryStarted = loop.now
     }
 
     /// The current try ended without a response: `outcome` names how, `flag` says it in Envoy's terms.
@@ -64,7 +64,7 @@ extension ProxyConnectionHandler {
 
     func logConnected() {
         guard exchange.log != nil else { return }
-        let connect = Self.milliseconds(NIODeadline.now() - exchange.tryStarted)
+        let connect = Self.milliseconds(loop.now - exchange.tryStarted)
         updateLog { entry in
             guard let last = entry.tries.indices.last else { return }
             entry.tries[last].connectMilliseconds = connect
@@ -74,7 +74,7 @@ extension ProxyConnectionHandler {
 
     func logResponseHead(status: Int) {
         guard exchange.log != nil else { return }
-        let ttfb = Self.milliseconds(NIODeadline.now() - exchange.sentAt)
+        let ttfb = Self.milliseconds(loop.now - exchange.sentAt)
         updateLog { entry in
             if let last = entry.tries.indices.last {
                 entry.tries[last].outcome = "ok"
@@ -89,7 +89,7 @@ extension ProxyConnectionHandler {
 
     func logUpstreamEnd() {
         guard exchange.log != nil else { return }
-        let total = Self.milliseconds(NIODeadline.now() - exchange.sentAt)
+        let total = Self.milliseconds(loop.now - exchange.sentAt)
         updateLog { $0.upstreamTotalMilliseconds = total }
     }
 
@@ -116,7 +116,7 @@ extension ProxyConnectionHandler {
         if let client = exchange.clientRequestId { entry.requestId = client } else { entry.generatedId = exchange.requestId }
         entry.trace = exchange.trace
         entry.bytesIn = exchange.bodyReceived
-        entry.totalMilliseconds = Self.milliseconds(NIODeadline.now() - exchange.logStarted)
+        entry.totalMilliseconds = Self.milliseconds(loop.now - exchange.logStarted)
         if !exchange.responseComplete {
             entry.flags.insert(.clientDisconnected)
             // As nginx logs it: the client closed the connection before a response was sent.

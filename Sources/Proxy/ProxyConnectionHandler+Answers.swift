@@ -8,6 +8,9 @@ extension ProxyConnectionHandler {
     // MARK: Answers and endings
 
     func retryOrFail(status: Int, message: String) {
+        // A retry may go to an address passed over at its connection limit: it was not tried.
+        forgetPassedOver()
+        exchange.waitAtLimit = false
         if let address = exchange.address { exchange.tried.append(address) }
         exchange.lastFailure = (status, message)
         if exchange.attemptsLeft > 0 {
@@ -90,7 +93,7 @@ extension ProxyConnectionHandler {
         if let head = exchange.upstreamHead.take(), head.capacity <= Self.reusedBufferCapacity {
             requestBuffer = head
         }
-        idleSince = .now()
+        idleSince = loop.now
         if state.draining && state.isIdle {
             return closeClientAfterFlush()
         }
@@ -203,7 +206,7 @@ extension ProxyConnectionHandler {
     func timerFired() {
         timer = nil
         guard state.isOpen else { return }
-        let now = NIODeadline.now()
+        let now = loop.now
         var next = min(limits.headerReadTimeout, limits.bodyReadTimeout)
         switch state.watch {
         case .headOrIdle:

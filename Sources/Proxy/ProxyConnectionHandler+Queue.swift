@@ -4,6 +4,14 @@ import NIOCore
 /// queues on one address's pool for up to the service's connect timeout (HAProxy's `timeout queue`
 /// defaults to its connect timeout the same way), then gets a 503.
 extension ProxyConnectionHandler {
+    /// Makes the addresses passed over at their connection limit pickable again.
+    func forgetPassedOver() {
+        guard !exchange.passedOver.isEmpty else { return }
+        let passed = exchange.passedOver
+        exchange.passedOver.removeAll()
+        exchange.tried.removeAll { passed.contains($0) }
+    }
+
     func waitForConnection(_ pool: UpstreamPool, service: ProxyService) {
         guard pool.enqueue(self, serial: exchange.serial) else {
             report(.released)
@@ -28,7 +36,7 @@ extension ProxyConnectionHandler {
     func poolReady(_ pool: UpstreamPool, grant: UpstreamPool.Grant, serial: Int) {
         guard state.isOpen, serial == exchange.serial, state.stage == .queued, exchange.waitingFor === pool,
               let service = exchange.service else {
-            return pool.giveBack(grant, now: .now())
+            return pool.giveBack(grant, now: loop.now)
         }
         switch grant {
         case .connection(let connection) where connection.isOpen:

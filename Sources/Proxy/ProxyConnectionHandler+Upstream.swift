@@ -15,7 +15,7 @@ extension ProxyConnectionHandler {
             }
             return
         }
-        let latency = (NIODeadline.now() - exchange.sentAt).nanoseconds
+        let latency = (loop.now - exchange.sentAt).nanoseconds
         logResponseHead(status: head.status)
         report(head.status >= 400 ? .httpStatus(head.status, latencyNanoseconds: latency)
                                   : .success(latencyNanoseconds: latency))
@@ -119,7 +119,7 @@ extension ProxyConnectionHandler {
         exchange.upstream = nil
         connection.owner = nil
         if connection.reusable && state.requestWasSent && state.stage == .responding, let pool = connection.pool {
-            pool.release(connection, now: .now())
+            pool.release(connection, now: loop.now)
         } else {
             connection.close()
         }

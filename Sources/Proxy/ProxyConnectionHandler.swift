@@ -60,7 +60,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// The same for upstream request heads: the last exchange's, reused by the next once it was written.
     @exclusivity(unchecked) var requestBuffer: ByteBuffer? = nil
 
-    @exclusivity(unchecked) var idleSince = NIODeadline.now()
+    /// When the connection last became idle (for `ProxyLimits.clientIdleTimeout`); read from the loop's clock.
+    @exclusivity(unchecked) var idleSince: NIODeadline
     /// When the current request's body last made progress (for `ProxyLimits.bodyReadTimeout`).
     @exclusivity(unchecked) var lastBodyActivity = NIODeadline.uptimeNanoseconds(0)
     @exclusivity(unchecked) var timer: Scheduled<Void>? = nil
@@ -74,6 +75,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         self.limits = limits
         self.https = https
         self.framer = RequestFramer(limits: limits)
+        self.idleSince = loop.now
     }
 
     var logger: Logger { loop.shared.logger }
@@ -96,7 +98,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         if loop.draining { state.drain() }
         // On a TLS listener the head timer runs from accept, so a handshake that stalls is bounded by the
         // header read timeout too (its bytes never reach this handler).
-        if https { headStartedAt = .now() }
+        if https { headStartedAt = loop.now }
         armTimer(in: min(limits.headerReadTimeout, limits.clientIdleTimeout, limits.bodyReadTimeout))
     }
 
@@ -157,7 +159,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             if framer.partialHeadBytes == 0 {
                 headStartedAt = nil
             } else if headStartedAt == nil {
-                headStartedAt = .now()
+                headStartedAt = loop.now
             }
         }
     }
@@ -301,7 +303,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         exchange.hashKey = route.hashKey
         logRoute(route)
         exchange.bodyLimit = route.maxBodyBytes ?? limits.maxBodyBytes
-        if exchange.hasBody { lastBodyActivity = .now() }
+        if exchange.hasBody { lastBodyActivity = loop.now }
         if let length = head.facts.contentLength, length > exchange.bodyLimit {
             return answer(status: 413, message: "request body larger than \(exchange.bodyLimit) bytes", close: true)
         }
@@ -340,6 +342,14 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         guard let service = exchange.service else { return }
         let context = SelectionContext(clientIP: clientIP, hashKey: exchange.hashKey, tried: exchange.tried)
         guard let pick = service.selector.select(context, loopIndex: loop.index) else {
+            if !exchange.passedOver.isEmpty {
+                // Every address left is at its connection limit: pick again among those, and wait for the
+                // pick's connection. A balancer excludes every address tried, so without this the request would
+                // get a 503 at once instead of queueing.
+                forgetPassedOver()
+                exchange.waitAtLimit = true
+                return attempt()
+            }
             if let last = exchange.lastFailure {
                 // Every address was tried: the client hears why the last attempt failed, not "none available".
                 logFlag(.retriesExhausted, ifTriesAbove: 1)
@@ -361,7 +371,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             bind(connection)
             if !inReadBatch { flushUpstream() }
         } else if pool.isAtConnectionLimit {
-            if exchange.tried.count >= ExcludedAddresses.capacity || exchange.tried.contains(address) {
+            if exchange.waitAtLimit || exchange.tried.count >= ExcludedAddresses.capacity
+                || exchange.tried.contains(address) {
                 // Every address is at its limit (or more were passed over than a pick can exclude): wait
                 // for this one, keeping the pick.
                 return waitForConnection(pool, service: service)
@@ -370,6 +381,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             logTryPassedOver()
             report(.released)
             exchange.tried.append(address)
+            exchange.passedOver.append(address)
             attempt()
         } else {
             connect(pool, service: service)
@@ -385,7 +397,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             return retryOrFail(status: 502, message: "invalid upstream address \(pool.address)")
         }
         guard enter(.connectStarted) else {
-            if granted { pool.giveBack(.slot, now: .now()) }
+            if granted { pool.giveBack(.slot, now: loop.now) }
             return
         }
         let serial = exchange.serial
@@ -422,7 +434,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             connection.pool = pool  // from now on the connection's removal ends its count
             guard state.isOpen, serial == exchange.serial, state.stage == .connecting else {
                 // The exchange ended while connecting: keep the connection for someone else.
-                pool.release(connection, now: .now())
+                pool.release(connection, now: loop.now)
                 return
             }
             bind(connection)
@@ -453,7 +465,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     func bind(_ connection: UpstreamConnection) {
         guard let service = exchange.service else { return }
         guard enter(.upstreamBound) else {
-            if let pool = connection.pool { pool.release(connection, now: .now()) } else { connection.close() }
+            if let pool = connection.pool { pool.release(connection, now: loop.now) } else { connection.close() }
             return
         }
         exchange.upstream = connection
@@ -465,7 +477,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             readTimeout: service.readTimeout,
             writeTimeout: service.writeTimeout
         )
-        exchange.sentAt = .now()
+        exchange.sentAt = loop.now
         if let head = exchange.upstreamHead { connection.write(head) }
         if !exchange.pending.isEmpty {
             for body in exchange.pending { writeBody(body, to: connection) }
@@ -482,7 +494,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         switch state.bodyUse {
         case .forward, .hold:
             exchange.bodyReceived += Int64(body.readableBytes)
-            lastBodyActivity = .now()
+            lastBodyActivity = loop.now
             if exchange.bodyReceived > exchange.bodyLimit {
                 logger.info("request body over limit", metadata: ["request_id": "\(exchange.requestIdText)"])
                 abandonUpstream()

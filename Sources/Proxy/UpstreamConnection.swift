@@ -80,6 +80,9 @@ final class UpstreamConnection: ChannelDuplexHandler {
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
 
+    /// The event loop's time: real time on a real loop, the time a test advances on `EmbeddedEventLoop`.
+    private var now: NIODeadline { context?.eventLoop.now ?? .now() }
+
     // MARK: Used by the client side
 
     /// Arms the framer and timeouts for one request.
@@ -98,7 +101,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
     /// The whole request was written: the read timeout starts counting.
     func requestSent() {
         waitingForResponse = true
-        lastActivity = .now()
+        lastActivity = now
     }
 
     func write(_ buffer: ByteBuffer) {
@@ -151,7 +154,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
             close()
             return
         }
-        if waitingForResponse { lastActivity = .now() }
+        if waitingForResponse { lastActivity = context.eventLoop.now }
         do {
             while let event = try framer.next(&buffer) {
                 switch event {
@@ -212,7 +215,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
             unwritableSince = nil
             owner?.upstreamBecameWritable()
         } else {
-            unwritableSince = .now()
+            unwritableSince = context.eventLoop.now
         }
     }
 
@@ -235,7 +238,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
     private func timerFired() {
         timer = nil
         guard isOpen, let owner, let context else { return }
-        let now = NIODeadline.now()
+        let now = context.eventLoop.now
         if let since = unwritableSince, now - since >= writeTimeout {
             reusable = false
             owner.upstreamFailed(self, .writeTimeout)

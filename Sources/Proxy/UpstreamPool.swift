@@ -37,11 +37,13 @@ final class UpstreamPool {
         self.address = address
         self.tls = tls
         self.eventLoop = eventLoop
-        state = UpstreamPoolState(settings: settings, maxWaiters: Self.maxWaiters, now: .now())
+        state = UpstreamPoolState(settings: settings, maxWaiters: Self.maxWaiters, now: eventLoop.now)
         self.socketAddress = try? SocketAddress(ipAddress: address.ip.description, port: Int(address.port))
     }
 
     var live: Int { state.live }
+    /// Connections waiting in the pool for a request.
+    var idleCount: Int { state.idle.count }
     var lastUsed: NIODeadline { state.lastUsed }
     var isAtConnectionLimit: Bool { state.isAtLimit }
 

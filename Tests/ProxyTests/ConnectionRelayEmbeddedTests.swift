@@ -53,15 +53,17 @@ struct ConnectionRelayEmbeddedTests {
         let selector: OneAddressSelector
         let address: Address
 
-        init(retries: Int = 0, maxBodyBytes: Int64? = nil) throws {
+        init(retries: Int = 0, maxBodyBytes: Int64? = nil, limits: ProxyLimits = ProxyLimits(),
+             connectTimeout: TimeAmount = .seconds(60), readTimeout: TimeAmount = .seconds(60),
+             pool: PoolSettings = PoolSettings()) throws {
             address = Address("10.9.8.7:8080")!
             selector = OneAddressSelector(address: address)
-            let service = ProxyService(name: "svc", retries: retries, selector: selector)
-            let limits = ProxyLimits()
+            let service = ProxyService(name: "svc", connectTimeout: connectTimeout, readTimeout: readTimeout,
+                                       retries: retries, selector: selector)
             let router = StaticRouter(service: service, name: "r", maxBodyBytes: maxBodyBytes)
             client = EmbeddedChannel()
             let shared = ServerShared(configuration: ProxyConfiguration(router: router, limits: limits),
-                                      pool: PoolSettings(), logger: Logger(label: "test"), workers: 1)
+                                      pool: pool, logger: Logger(label: "test"), workers: 1)
             loop = LoopContext(index: 0, eventLoop: client.embeddedEventLoop, shared: shared)
             // Connected first, as an accepted channel is: the handler reads the client's address when added.
             try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
@@ -82,7 +84,7 @@ struct ConnectionRelayEmbeddedTests {
             try channel.connect(to: SocketAddress(ipAddress: "10.9.8.7", port: 8080)).wait()
             pool.connectionStarted()
             connection.pool = pool
-            pool.release(connection, now: .now())
+            pool.release(connection, now: client.embeddedEventLoop.now)
             return Upstream(channel: channel, connection: connection)
         }
 
