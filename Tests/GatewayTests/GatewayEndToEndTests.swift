@@ -163,4 +163,41 @@ struct GatewayEndToEndTests {
             #expect(try status("GET /\(String(repeating: "u", count: 400)) HTTP/1.1\r\nHost: a\r\n\r\n") == 414)
         }
     }
+
+    @Test("upstream_max_connections with a balanced upstream: a request that finds every address at its limit waits for a connection instead of getting a 503")
+    func connectionLimitQueuesBehindTheBalancer() async throws {
+        let backend = try await TestBackend.start(name: "only")
+        defer { Task { await backend.stop() } }
+        let settings = try NodeSettings.load(fileText: nil, environment: [:], commandLine: SettingsLayer(
+            source: "test", values: ["proxy_listen": "127.0.0.1:0", "dns_servers": "127.0.0.1:9", "workers": "1",
+                                     "upstream_max_connections": "1"]))
+        let node = try GatewayNode(settings: settings)
+        let config = try DeclarativeConfig.parse("""
+            _format_version: "3.0"
+            upstreams:
+              - name: one.upstream
+                targets:
+                  - target: 127.0.0.1:\(backend.port)
+            services:
+              - name: one
+                host: one.upstream
+                connect_timeout: 5000
+                routes:
+                  - name: one
+                    paths: ["/"]
+            """).config
+        node.apply(config)
+        let port = try await node.start()
+        defer { Task { await node.shutdown(grace: .milliseconds(100)) } }
+
+        let busy = try TestClient(port: port)
+        try busy.send("GET /slow?ms=600 HTTP/1.1\r\nHost: a\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(200))
+        let waiting = try TestClient(port: port)
+        try waiting.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        let queued = try waiting.readResponse()
+        #expect(queued.status == 200, "\(queued.text)")
+        #expect(try busy.readResponse().status == 200)
+        #expect(backend.connectionCount == 1, "the limit of one connection was kept")
+    }
 }
