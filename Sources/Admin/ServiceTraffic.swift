@@ -25,6 +25,10 @@ public struct ServiceTraffic: Sendable, Equatable {
         requests += 1
         if status >= 500 { errors += 1 }
         latencySumSeconds += seconds
-        for (i, bound) in bucketBounds.enumerated() where seconds <= bound { bucketCounts[i] += 1 }
+        // Bounds ascend: every bucket from the first that holds `seconds` counts it.
+        guard let first = bucketBounds.firstIndex(where: { seconds <= $0 }) else { return }
+        bucketCounts.withUnsafeMutableBufferPointer { counts in
+            for i in first..<counts.count { counts[i] += 1 }
+        }
     }
 }

@@ -31,8 +31,10 @@ public final class RequestMetrics: RequestObserver {
     ///   - present: whether an address is in its upstream's ring now.
     public init(addressGrace: Duration = .seconds(300),
                 present: @escaping @Sendable (_ upstream: String, _ address: Address) -> Bool) {
-        let recorder = RequestRecorder(registry: registry, addressGrace: addressGrace, present: present)
-        let thread = Thread { [self] in self.run(recorder) }
+        // Made on the recorder's thread, the only one that ever touches it (its series are classes).
+        let thread = Thread { [self, registry] in
+            self.run(RequestRecorder(registry: registry, addressGrace: addressGrace, present: present))
+        }
         thread.name = "switchyard-metrics"
         thread.start()
     }
@@ -85,7 +87,11 @@ public final class RequestMetrics: RequestObserver {
             }
             let now = ContinuousClock.now
             for batch in batches {
-                for entry in batch { recorder.record(entry, now: now) }
+                // Through the buffer: each entry is read in place, not copied out (its strings retained and
+                // released again).
+                batch.withUnsafeBufferPointer { entries in
+                    for index in entries.indices { recorder.record(entries[index], now: now) }
+                }
             }
             if !batches.isEmpty {
                 let traffic = recorder.traffic

@@ -9,15 +9,13 @@ import Proxy
 /// Used by one thread at a time (`RequestMetrics`' recorder thread), so its series caches need no lock. Address series
 /// are dropped once the address has been out of its upstream's ring and unseen for `addressGrace`, so label
 /// cardinality stays bounded when DNS churns.
-struct RequestRecorder: Sendable {
-    static let buckets: [Duration] = [
-        .microseconds(500), .milliseconds(1), .milliseconds(2) + .microseconds(500), .milliseconds(5),
-        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
-        .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
+struct RequestRecorder {
+    /// Latency bucket bounds in seconds, shared by every histogram here and the dashboard's per-service totals.
+    /// Histograms of `Double` seconds, not `Duration`: a record compares the value with every bound, and a
+    /// `Double` comparison is one instruction where a `Duration` one is a call.
+    static let bucketSeconds: [Double] = [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
     ]
-    static var bucketSeconds: [Double] {
-        buckets.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
-    }
 
     /// Series keys as plain structs: a lookup hashes the names already held, and builds no string.
     private struct RouteKey: Hashable {
@@ -25,11 +23,27 @@ struct RequestRecorder: Sendable {
         var route: String
     }
 
-    /// A route's series: found with one lookup per request.
-    private struct RouteSeries {
-        var duration: DurationHistogram
+    /// A route's series. A class, so the last one used is kept at hand (most requests in a batch follow the one
+    /// before on the same route) and updated in place without copying it out of the dictionary and back.
+    private final class RouteSeries {
+        let key: RouteKey
+        let duration: ValueHistogram
         /// Request counters by status class: index 0 for "other", 1 to 5 for 1xx to 5xx; made on first use.
         var requests: [Counter?] = Array(repeating: nil, count: 6)
+        /// The service's dashboard totals (nil for a request without a service).
+        let traffic: TrafficTally?
+
+        init(key: RouteKey, duration: ValueHistogram, traffic: TrafficTally?) {
+            self.key = key
+            self.duration = duration
+            self.traffic = traffic
+        }
+    }
+
+    /// One service's dashboard totals, shared by its routes' series.
+    private final class TrafficTally {
+        var value: ServiceTraffic
+        init(_ value: ServiceTraffic) { self.value = value }
     }
 
     private struct AddressKey: Hashable {
@@ -37,11 +51,20 @@ struct RequestRecorder: Sendable {
         var address: Address
     }
 
-    private struct AddressSeries {
-        var connect: DurationHistogram
-        var ttfb: DurationHistogram
-        var tries: [String: Counter] = [:]
+    private final class AddressSeries {
+        let key: AddressKey
+        let connect: ValueHistogram
+        let ttfb: ValueHistogram
+        /// Try counters by outcome, in the order first seen; a handful at most, so a scan beats hashing.
+        var tries: [(outcome: String, counter: Counter)] = []
         var lastSeen: ContinuousClock.Instant
+
+        init(key: AddressKey, connect: ValueHistogram, ttfb: ValueHistogram, lastSeen: ContinuousClock.Instant) {
+            self.key = key
+            self.connect = connect
+            self.ttfb = ttfb
+            self.lastSeen = lastSeen
+        }
     }
 
     let registry: PrometheusCollectorRegistry
@@ -50,10 +73,12 @@ struct RequestRecorder: Sendable {
     let present: @Sendable (_ upstream: String, _ address: Address) -> Bool
 
     private var routes: [RouteKey: RouteSeries] = [:]
+    private var lastRoute: RouteSeries? = nil
     private var retries: [String: Counter] = [:]
     private var flags: [String: Counter] = [:]
     private var addresses: [AddressKey: AddressSeries] = [:]
-    private(set) var traffic: [String: ServiceTraffic] = [:]
+    private var lastAddress: AddressSeries? = nil
+    private var tallies: [String: TrafficTally] = [:]
 
     init(registry: PrometheusCollectorRegistry, addressGrace: Duration,
          present: @escaping @Sendable (String, Address) -> Bool) {
@@ -61,6 +86,9 @@ struct RequestRecorder: Sendable {
         self.addressGrace = addressGrace
         self.present = present
     }
+
+    /// Each service's totals, by name.
+    var traffic: [String: ServiceTraffic] { tallies.mapValues(\.value) }
 
     private static var requestsName: MetricNameDescriptor {
         .switchyard("http_requests", unit: "total",
@@ -92,82 +120,99 @@ struct RequestRecorder: Sendable {
     }
 
     mutating func record(_ entry: AccessLogEntry, now: ContinuousClock.Instant) {
-        let service = entry.service ?? ""
-        let route = entry.route ?? ""
+        let series = routeSeries(service: entry.service ?? "", route: entry.route ?? "")
         let seconds = entry.totalMilliseconds / 1000
         let statusClass = entry.status >= 100 && entry.status < 600 ? entry.status / 100 : 0
-        let key = RouteKey(service: service, route: route)
-        // One hash lookup for the route's series on the usual path; they are made on first use.
-        let index: Dictionary<RouteKey, RouteSeries>.Index
-        if let found = routes.index(forKey: key) {
-            index = found
-        } else {
-            let histogram = registry.makeDurationHistogram(
-                descriptor: Self.durationName, labels: [("service", service), ("route", route)], buckets: Self.buckets)
-            routes[key] = RouteSeries(duration: histogram)
-            guard let made = routes.index(forKey: key) else { return }
-            index = made
-        }
-        routes.values[index].duration.record(Self.duration(milliseconds: entry.totalMilliseconds))
-        if let counter = routes.values[index].requests[statusClass] {
+        series.duration.record(seconds)
+        if let counter = series.requests[statusClass] {
             counter.increment()
         } else {
             let code = statusClass == 0 ? "other" : "\(statusClass)xx"
             let counter = registry.makeCounter(
-                descriptor: Self.requestsName, labels: [("service", service), ("route", route), ("code", code)])
-            routes.values[index].requests[statusClass] = counter
+                descriptor: Self.requestsName,
+                labels: [("service", series.key.service), ("route", series.key.route), ("code", code)])
+            series.requests[statusClass] = counter
             counter.increment()
         }
+        series.traffic?.value.add(seconds: seconds, status: entry.status)
         if entry.tries.count > 1 {
+            let service = series.key.service
             if retries[service] == nil {
                 retries[service] = registry.makeCounter(descriptor: Self.retriesName, labels: [("service", service)])
             }
             retries[service]?.increment(by: Int64(entry.tries.count - 1))
         }
-        for (flag, name) in AccessLogEntry.Flags.names where entry.flags.contains(flag) {
-            if flags[name] == nil {
-                flags[name] = registry.makeCounter(descriptor: Self.flagsName, labels: [("flag", name)])
+        if !entry.flags.isEmpty {
+            for (flag, name) in AccessLogEntry.Flags.names where entry.flags.contains(flag) {
+                if flags[name] == nil {
+                    flags[name] = registry.makeCounter(descriptor: Self.flagsName, labels: [("flag", name)])
+                }
+                flags[name]?.increment()
             }
-            flags[name]?.increment()
-        }
-        if !service.isEmpty {
-            traffic[service, default: ServiceTraffic(name: service, bucketBounds: Self.bucketSeconds)]
-                .add(seconds: seconds, status: entry.status)
         }
         guard let upstream = entry.upstream else { return }
         for attempt in entry.tries {
-            let addressKey = AddressKey(upstream: upstream, address: attempt.address)
-            // Updated in place: one lookup, and the series (with its dictionary) is not copied out and back.
-            let index: Dictionary<AddressKey, AddressSeries>.Index
-            if let found = addresses.index(forKey: addressKey) {
-                index = found
-            } else {
-                addresses[addressKey] = makeSeries(addressKey, now: now)
-                guard let made = addresses.index(forKey: addressKey) else { continue }
-                index = made
-            }
-            addresses.values[index].lastSeen = now
-            let series = addresses.values[index]
-            if let connect = attempt.connectMilliseconds { series.connect.record(Self.duration(milliseconds: connect)) }
-            if let ttfb = attempt.ttfbMilliseconds { series.ttfb.record(Self.duration(milliseconds: ttfb)) }
-            if let counter = series.tries[attempt.outcome] {
-                counter.increment()
+            let series = addressSeries(upstream: upstream, address: attempt.address, now: now)
+            series.lastSeen = now
+            if let connect = attempt.connectMilliseconds { series.connect.record(connect / 1000) }
+            if let ttfb = attempt.ttfbMilliseconds { series.ttfb.record(ttfb / 1000) }
+            if let index = series.tries.firstIndex(where: { $0.outcome == attempt.outcome }) {
+                series.tries[index].counter.increment()
             } else {
                 let counter = registry.makeCounter(
                     descriptor: Self.triesName,
-                    labels: [("upstream", upstream), ("address", attempt.address.description), ("outcome", attempt.outcome)])
-                addresses.values[index].tries[attempt.outcome] = counter
+                    labels: [("upstream", upstream), ("address", attempt.address.description),
+                             ("outcome", attempt.outcome)])
+                series.tries.append((attempt.outcome, counter))
                 counter.increment()
             }
         }
     }
 
-    private func makeSeries(_ key: AddressKey, now: ContinuousClock.Instant) -> AddressSeries {
-        let labels = [("upstream", key.upstream), ("address", key.address.description)]
-        return AddressSeries(
-            connect: registry.makeDurationHistogram(descriptor: Self.connectName, labels: labels, buckets: Self.buckets),
-            ttfb: registry.makeDurationHistogram(descriptor: Self.ttfbName, labels: labels, buckets: Self.buckets),
-            lastSeen: now)
+    /// The route's series: the last one used when the names match (equal strings from the same route compare
+    /// without reading their bytes), else one hash lookup; made on first use.
+    private mutating func routeSeries(service: String, route: String) -> RouteSeries {
+        if let last = lastRoute, last.key.service == service, last.key.route == route { return last }
+        let key = RouteKey(service: service, route: route)
+        let series: RouteSeries
+        if let found = routes[key] {
+            series = found
+        } else {
+            let histogram = registry.makeValueHistogram(
+                descriptor: Self.durationName, labels: [("service", service), ("route", route)],
+                buckets: Self.bucketSeconds)
+            var tally: TrafficTally? = nil
+            if !service.isEmpty {
+                tally = tallies[service] ?? TrafficTally(ServiceTraffic(name: service, bucketBounds: Self.bucketSeconds))
+                tallies[service] = tally
+            }
+            series = RouteSeries(key: key, duration: histogram, traffic: tally)
+            routes[key] = series
+        }
+        lastRoute = series
+        return series
+    }
+
+    private mutating func addressSeries(upstream: String, address: Address,
+                                        now: ContinuousClock.Instant) -> AddressSeries {
+        if let last = lastAddress, last.key.address == address, last.key.upstream == upstream { return last }
+        let key = AddressKey(upstream: upstream, address: address)
+        let series: AddressSeries
+        if let found = addresses[key] {
+            series = found
+        } else {
+            let labels = [("upstream", upstream), ("address", address.description)]
+            series = AddressSeries(
+                key: key,
+                connect: registry.makeValueHistogram(descriptor: Self.connectName, labels: labels,
+                                                     buckets: Self.bucketSeconds),
+                ttfb: registry.makeValueHistogram(descriptor: Self.ttfbName, labels: labels,
+                                                  buckets: Self.bucketSeconds),
+                lastSeen: now)
+            addresses[key] = series
+        }
+        lastAddress = series
+        return series
     }
 
     /// Drops the series of addresses that left their upstream's ring and saw no request for `addressGrace`.
@@ -176,19 +221,16 @@ struct RequestRecorder: Sendable {
     mutating func sweep(now: ContinuousClock.Instant) -> Int {
         var dropped = 0
         for (key, series) in addresses where now - series.lastSeen > addressGrace && !present(key.upstream, key.address) {
-            registry.unregisterDurationHistogram(series.connect)
-            registry.unregisterDurationHistogram(series.ttfb)
-            for counter in series.tries.values { registry.unregisterCounter(counter) }
+            registry.unregisterValueHistogram(series.connect)
+            registry.unregisterValueHistogram(series.ttfb)
+            for (_, counter) in series.tries { registry.unregisterCounter(counter) }
             addresses[key] = nil
             dropped += 1
         }
+        if dropped > 0 { lastAddress = nil }
         return dropped
     }
 
     /// Addresses with series now.
     var addressCount: Int { addresses.count }
-
-    static func duration(milliseconds: Double) -> Duration {
-        .nanoseconds(Int64((milliseconds * 1e6).rounded()))
-    }
 }
