@@ -76,13 +76,14 @@ final class LoopContext {
 
     /// Formats `entry` into this loop's buffer and keeps it for the observer; both go on at 64 KiB of lines, 1,024
     /// requests, or within 100 ms.
-    func log(_ entry: AccessLogEntry) {
+    /// Consumes `entry`: it moves into the observer's batch without a copy of its strings.
+    func log(_ entry: consuming AccessLogEntry) {
         if let accessLog = shared.accessLog {
             if logBuffer.capacity == 0 { logBuffer.reserveCapacity(Self.logChunkBytes + 4096) }
             accessLog.format.write(entry, into: &logBuffer)
             logLines += 1
         }
-        if shared.observer != nil {
+        if shared.observes {
             if observed.capacity == 0 { observed.reserveCapacity(Self.observedBatch) }
             observed.append(entry)
         }

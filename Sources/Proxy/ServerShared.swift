@@ -13,6 +13,8 @@ final class ServerShared: Sendable {
     let accessLog: AccessLog?
     /// Where finished requests go for metrics; nil when nothing observes them.
     let observer: (any RequestObserver)?
+    /// `observer != nil`, kept so the per-request check does not copy the existential.
+    let observes: Bool
     /// Requests are followed from head to end (an access-log entry is filled in) for the log or the observer.
     let recordsRequests: Bool
 
@@ -24,6 +26,7 @@ final class ServerShared: Sendable {
         self.workers = workers
         self.accessLog = accessLog
         self.observer = observer
+        self.observes = observer != nil
         self.recordsRequests = accessLog != nil || observer != nil
     }
 }
