@@ -145,25 +145,25 @@ struct ProxyTimeoutEmbeddedTests {
         rig.finish(upstream)
     }
 
-    /// A second client connection on the rig's loop, as the listener sets one up.
-    static func secondClient(_ rig: Relay.Rig) throws -> EmbeddedChannel {
+    /// A rig whose only upstream connection (the limit is one) is busy with a first request, and a second client
+    /// connection on the same loop, as the listener sets one up, that has sent a request which must queue.
+    static func queuedBehindFirst() throws -> (rig: Relay.Rig, upstream: Relay.Upstream, second: EmbeddedChannel) {
+        let rig = try Relay.Rig(connectTimeout: .seconds(3), pool: PoolSettings(maxConnectionsPerAddress: 1))
+        let upstream = try rig.idleUpstream()
+        try rig.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+        _ = try Relay.written(upstream.channel)
         let second = EmbeddedChannel(loop: rig.client.embeddedEventLoop)
         try second.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40001)).wait()
         try ProxyServer.configureClientPipeline(second, loop: rig.loop, limits: ProxyLimits())
-        return second
+        try second.writeInbound(ByteBuffer(string: "GET /second HTTP/1.1\r\nHost: x\r\n\r\n"))
+        return (rig, upstream, second)
     }
 
     // The rig's selector, like the balancer, never picks an address the request already tried: a request that
     // passed over every address at its limit must pick again among those and wait, not get a 503 at once.
     @Test("a request queued at the connection limit waits the service's connect timeout, then gets a 503")
     func queueTimeout() throws {
-        let rig = try Relay.Rig(connectTimeout: .seconds(3), pool: PoolSettings(maxConnectionsPerAddress: 1))
-        let upstream = try rig.idleUpstream()
-        try rig.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
-        _ = try Relay.written(upstream.channel)
-        // A second client on the same loop finds the only connection busy.
-        let second = try Self.secondClient(rig)
-        try second.writeInbound(ByteBuffer(string: "GET /second HTTP/1.1\r\nHost: x\r\n\r\n"))
+        let (rig, upstream, second) = try Self.queuedBehindFirst()
         Self.advance(rig, by: .seconds(3) - .milliseconds(1))
         #expect(try Relay.written(second).isEmpty)
         Self.advance(rig, by: .milliseconds(1))
@@ -179,12 +179,7 @@ struct ProxyTimeoutEmbeddedTests {
 
     @Test("a request queued at the connection limit is served on the connection the request before it frees")
     func queuedRequestGetsTheFreedConnection() throws {
-        let rig = try Relay.Rig(connectTimeout: .seconds(3), pool: PoolSettings(maxConnectionsPerAddress: 1))
-        let upstream = try rig.idleUpstream()
-        try rig.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
-        _ = try Relay.written(upstream.channel)
-        let second = try Self.secondClient(rig)
-        try second.writeInbound(ByteBuffer(string: "GET /second HTTP/1.1\r\nHost: x\r\n\r\n"))
+        let (rig, upstream, second) = try Self.queuedBehindFirst()
         Self.advance(rig, by: .seconds(1))
         #expect(try Relay.written(second).isEmpty)
         try upstream.send("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na")

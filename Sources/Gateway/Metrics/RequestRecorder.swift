@@ -25,18 +25,17 @@ struct RequestRecorder {
 
     /// A route's series. A class, so the last one used is kept at hand (most requests in a batch follow the one
     /// before on the same route) and updated in place without copying it out of the dictionary and back.
-    private final class RouteSeries {
+    private final class RouteSeries: KeyedSeries {
         let key: RouteKey
         let duration: ValueHistogram
         /// Request counters by status class: index 0 for "other", 1 to 5 for 1xx to 5xx; made on first use.
         var requests: [Counter?] = Array(repeating: nil, count: 6)
         /// The service's dashboard totals (nil for a request without a service).
-        let traffic: TrafficTally?
+        var traffic: TrafficTally? = nil
 
-        init(key: RouteKey, duration: ValueHistogram, traffic: TrafficTally?) {
+        init(key: RouteKey, duration: ValueHistogram) {
             self.key = key
             self.duration = duration
-            self.traffic = traffic
         }
     }
 
@@ -51,7 +50,7 @@ struct RequestRecorder {
         var address: Address
     }
 
-    private final class AddressSeries {
+    private final class AddressSeries: KeyedSeries {
         let key: AddressKey
         let connect: ValueHistogram
         let ttfb: ValueHistogram
@@ -169,49 +168,53 @@ struct RequestRecorder {
         }
     }
 
-    /// The route's series: the last one used when the names match (equal strings from the same route compare
-    /// without reading their bytes), else one hash lookup; made on first use.
+    /// The route's series; made on first use.
     private mutating func routeSeries(service: String, route: String) -> RouteSeries {
-        if let last = lastRoute, last.key.service == service, last.key.route == route { return last }
-        let key = RouteKey(service: service, route: route)
-        let series: RouteSeries
-        if let found = routes[key] {
-            series = found
-        } else {
-            let histogram = registry.makeValueHistogram(
+        let registry = registry
+        let series = Self.series(RouteKey(service: service, route: route), last: &lastRoute, in: &routes) { key in
+            RouteSeries(key: key, duration: registry.makeValueHistogram(
                 descriptor: Self.durationName, labels: [("service", service), ("route", route)],
-                buckets: Self.bucketSeconds)
-            var tally: TrafficTally? = nil
-            if !service.isEmpty {
-                tally = tallies[service] ?? TrafficTally(ServiceTraffic(name: service, bucketBounds: Self.bucketSeconds))
-                tallies[service] = tally
-            }
-            series = RouteSeries(key: key, duration: histogram, traffic: tally)
-            routes[key] = series
+                buckets: Self.bucketSeconds))
         }
-        lastRoute = series
+        if series.traffic == nil && !service.isEmpty {
+            let tally = tallies[service] ?? TrafficTally(ServiceTraffic(name: service, bucketBounds: Self.bucketSeconds))
+            tallies[service] = tally
+            series.traffic = tally
+        }
         return series
     }
 
+    /// The address's series; made on first use.
     private mutating func addressSeries(upstream: String, address: Address,
                                         now: ContinuousClock.Instant) -> AddressSeries {
-        if let last = lastAddress, last.key.address == address, last.key.upstream == upstream { return last }
-        let key = AddressKey(upstream: upstream, address: address)
-        let series: AddressSeries
-        if let found = addresses[key] {
-            series = found
-        } else {
+        let registry = registry
+        return Self.series(AddressKey(upstream: upstream, address: address), last: &lastAddress, in: &addresses) { key in
             let labels = [("upstream", upstream), ("address", address.description)]
-            series = AddressSeries(
+            return AddressSeries(
                 key: key,
                 connect: registry.makeValueHistogram(descriptor: Self.connectName, labels: labels,
                                                      buckets: Self.bucketSeconds),
                 ttfb: registry.makeValueHistogram(descriptor: Self.ttfbName, labels: labels,
                                                   buckets: Self.bucketSeconds),
                 lastSeen: now)
-            addresses[key] = series
         }
-        lastAddress = series
+    }
+
+    /// The series for `key`: the last one used when its key is the same (consecutive requests mostly share a
+    /// route and an address, and equal strings from the same route compare without reading their bytes), else
+    /// the table's, else a new one from `make`, kept in the table.
+    private static func series<Key: Hashable, Series: KeyedSeries>(
+        _ key: Key, last: inout Series?, in table: inout [Key: Series], make: (Key) -> Series
+    ) -> Series where Series.Key == Key {
+        if let last, last.key == key { return last }
+        let series: Series
+        if let found = table[key] {
+            series = found
+        } else {
+            series = make(key)
+            table[key] = series
+        }
+        last = series
         return series
     }
 
@@ -233,4 +236,10 @@ struct RequestRecorder {
 
     /// Addresses with series now.
     var addressCount: Int { addresses.count }
+}
+
+/// A series that knows the key it is filed under.
+private protocol KeyedSeries: AnyObject {
+    associatedtype Key: Hashable
+    var key: Key { get }
 }
