@@ -17,16 +17,23 @@ struct ProxyTimeoutEmbeddedTests {
         rig.client.embeddedEventLoop.advanceTime(by: amount)
     }
 
+    /// Moves time to 1 ms before `due` from now and checks that `channel` got nothing and is open, then to
+    /// `due`; returns what `channel` got then.
+    static func written(on channel: EmbeddedChannel, at due: TimeAmount, _ rig: Relay.Rig,
+                        sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        advance(rig, by: due - .milliseconds(1))
+        #expect(try Relay.written(channel).isEmpty, "answered before it was due", sourceLocation: sourceLocation)
+        #expect(channel.isActive, sourceLocation: sourceLocation)
+        advance(rig, by: .milliseconds(1))
+        return try Relay.written(channel)
+    }
+
     @Test("a request head that stops arriving is answered 408 at the header read timeout, not an instant before")
     func headerReadTimeout() throws {
         let rig = try Relay.Rig(limits: ProxyLimits(headerReadTimeout: .seconds(10)))
         Self.advance(rig, by: .seconds(3))
         try rig.send("GET /slow HTTP/1.1\r\nHost: x\r\n")
-        Self.advance(rig, by: .seconds(10) - .milliseconds(1))
-        #expect(try Relay.written(rig.client).isEmpty)
-        #expect(rig.client.isActive)
-        Self.advance(rig, by: .milliseconds(1))
-        let text = try Relay.written(rig.client)
+        let text = try Self.written(on: rig.client, at: .seconds(10), rig)
         #expect(Relay.statuses(text) == [408], "\(text)")
         #expect(text.lowercased().contains("connection: close"), "\(text)")
         #expect(!rig.client.isActive)
@@ -34,7 +41,7 @@ struct ProxyTimeoutEmbeddedTests {
         rig.finish()
     }
 
-    @Test("a connection that sends nothing is closed at the idle timeout without an answer; one that sent a head is timed from its first byte")
+    @Test("a connection that sends nothing is closed at the idle timeout, without an answer")
     func idleConnectionClosed() throws {
         let limits = ProxyLimits(headerReadTimeout: .seconds(10), clientIdleTimeout: .seconds(30))
         let rig = try Relay.Rig(limits: limits)
@@ -73,11 +80,7 @@ struct ProxyTimeoutEmbeddedTests {
         Self.advance(rig, by: .seconds(4))
         try rig.send("56")
         // Progress restarts the count: 5 s from the last bytes, not from the head.
-        Self.advance(rig, by: .seconds(5) - .milliseconds(1))
-        #expect(try Relay.written(rig.client).isEmpty)
-        #expect(upstream.channel.isActive)
-        Self.advance(rig, by: .milliseconds(1))
-        let text = try Relay.written(rig.client)
+        let text = try Self.written(on: rig.client, at: .seconds(5), rig)
         #expect(Relay.statuses(text) == [408], "\(text)")
         #expect(!rig.client.isActive)
         #expect(!upstream.channel.isActive, "an upstream connection with half a body on it was kept")
@@ -91,10 +94,7 @@ struct ProxyTimeoutEmbeddedTests {
         let upstream = try rig.idleUpstream()
         try rig.send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(try Relay.written(upstream.channel).hasPrefix("GET /quiet HTTP/1.1\r\n"))
-        Self.advance(rig, by: .seconds(2) - .milliseconds(1))
-        #expect(try Relay.written(rig.client).isEmpty)
-        Self.advance(rig, by: .milliseconds(1))
-        let text = try Relay.written(rig.client)
+        let text = try Self.written(on: rig.client, at: .seconds(2), rig)
         #expect(Relay.statuses(text) == [504], "\(text)")
         #expect(rig.selector.outcomes.withLockedValue { $0 } == [.timeout])
         #expect(!upstream.channel.isActive)
@@ -164,10 +164,7 @@ struct ProxyTimeoutEmbeddedTests {
     @Test("a request queued at the connection limit waits the service's connect timeout, then gets a 503")
     func queueTimeout() throws {
         let (rig, upstream, second) = try Self.queuedBehindFirst()
-        Self.advance(rig, by: .seconds(3) - .milliseconds(1))
-        #expect(try Relay.written(second).isEmpty)
-        Self.advance(rig, by: .milliseconds(1))
-        let text = try Relay.written(second)
+        let text = try Self.written(on: second, at: .seconds(3), rig)
         #expect(Relay.statuses(text) == [503], "\(text)")
         #expect(text.contains("upstream connection limit reached"), "\(text)")
         // The first exchange is untouched and finishes normally.
