@@ -14,15 +14,8 @@ struct BalancerSelector: AddressSelector {
     func select(_ request: SelectionContext, loopIndex: Int) -> UpstreamPick? {
         var context = PickContext()
         for address in request.tried { context.excluding.insert(address) }
-        if settings.algorithm == .consistentHashing {
-            if let key = request.hashKey {
-                context.hashKey = HashKey(key)
-            } else if case .ip = settings.hashOn, let ip = request.clientIP {
-                context.hashKey = HashKey(ip: ip)
-            } else if case .ip = settings.hashFallback, let ip = request.clientIP {
-                context.hashKey = HashKey(ip: ip)
-            }
-        }
+        // The route made the key from the request (`UpstreamSettings.hashKey`); nil spreads the request.
+        if settings.algorithm == .consistentHashing { context.hashKey = request.hashKey }
         if settings.algorithm == .latency { context.now = .now }
         return balancer.pick(context, loop: loopIndex).map(UpstreamPick.init)
     }

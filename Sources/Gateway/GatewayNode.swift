@@ -380,7 +380,7 @@ public final class GatewayNode: Sendable {
 
 /// Routes nothing: the proxy's configuration before the first `apply`.
 struct EmptyRouter: ProxyRouter {
-    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool) -> ProxyRoute? { nil }
+    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool, clientIP: IPAddress?) -> ProxyRoute? { nil }
 }
 
 /// A node that cannot start or apply its configuration, with a message a person can act on.

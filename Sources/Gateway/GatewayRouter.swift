@@ -1,5 +1,6 @@
 import Balancer
 import Config
+import DNSWire
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -23,7 +24,7 @@ struct GatewayRouter: ProxyRouter {
     /// The node-wide request body limit, for routes that set none (nil: no limit).
     let defaultMaxBodyBytes: Int64?
 
-    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool) -> ProxyRoute? {
+    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool, clientIP: IPAddress?) -> ProxyRoute? {
         let request = RouteRequest(method: method.rawValue, host: host.map(String.init), target: String(uri),
                                    scheme: https ? .https : .http)
         let match: RouteMatch
@@ -64,7 +65,12 @@ struct GatewayRouter: ProxyRouter {
             upstreamTarget: upstreamTarget,
             hostHeader: Substring(hostHeader),
             maxBodyBytes: match.target.route.maxRequestBodySize.map(Int64.init) ?? defaultMaxBodyBytes,
-            hashKey: hashKey(binding.hashOn, headers: headers, uri: uri) ?? hashKey(binding.hashFallback, headers: headers, uri: uri),
+            hashKey: binding.hashOn == .none ? nil : UpstreamSettings.hashKey(
+                on: binding.hashOn, fallback: binding.hashFallback, clientIP: clientIP,
+                header: { headers.first(name: $0).map { Substring($0) } },
+                cookie: { Self.cookie(named: $0, in: headers) },
+                path: uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri,
+                queryArg: { Self.queryArgument(named: $0, in: uri) }),
             service: binding.service,
             removeHeaders: removeHeaders,
             extraHeaders: extraHeaders
@@ -87,29 +93,24 @@ struct GatewayRouter: ProxyRouter {
         return refusal(status, "Please use HTTPS protocol", headers: [(name: "Location", value: "https://\(host)\(uri)")])
     }
 
-    private func hashKey(_ input: UpstreamSettings.HashInput, headers: RequestHeaders, uri: Substring) -> Substring? {
-        switch input {
-        case .none, .ip:
-            return nil
-        case .header(let name):
-            return headers.first(name: name).map { Substring($0) }
-        case .cookie(let name):
-            for cookieHeader in headers.values(name: "cookie") {
-                for pair in cookieHeader.split(separator: ";") {
-                    let trimmed = pair.drop(while: { $0 == " " })
-                    if trimmed.hasPrefix(name + "=") { return trimmed.dropFirst(name.count + 1) }
-                }
+    /// The value of cookie `name` in the request's `Cookie` headers (`a=1; name=value`), if any.
+    static func cookie(named name: String, in headers: RequestHeaders) -> Substring? {
+        for cookieHeader in headers.values(name: "cookie") {
+            for pair in cookieHeader.split(separator: ";") {
+                let trimmed = pair.drop(while: { $0 == " " })
+                if trimmed.hasPrefix(name + "=") { return trimmed.dropFirst(name.count + 1) }
             }
-            return nil
-        case .path:
-            return uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first
-        case .queryArg(let name):
-            guard let query = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
-            for pair in query.split(separator: "&") where pair.hasPrefix(name + "=") {
-                return pair.dropFirst(name.count + 1)
-            }
-            return nil
         }
+        return nil
+    }
+
+    /// The value of query argument `name` in `uri` (`/p?a=1&name=value`), if any.
+    static func queryArgument(named name: String, in uri: Substring) -> Substring? {
+        guard let query = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+        for pair in query.split(separator: "&") where pair.hasPrefix(name + "=") {
+            return pair.dropFirst(name.count + 1)
+        }
+        return nil
     }
 }
 

@@ -38,13 +38,13 @@ public struct UpstreamPick: Sendable {
 /// What a selector may use to pick: client address, hash key, and the addresses this request already tried.
 public struct SelectionContext: Sendable {
     public var clientIP: IPAddress?
-    public var hashKey: Substring?
+    public var hashKey: HashKey?
     /// Addresses already attempted for this request; a retry should avoid them when it can. Balancer picks
     /// exclude the last `ExcludedAddresses.capacity` of them: with more retries than that, the oldest may be
     /// tried again.
     public var tried: [Address]
 
-    public init(clientIP: IPAddress?, hashKey: Substring?, tried: [Address] = []) {
+    public init(clientIP: IPAddress?, hashKey: HashKey?, tried: [Address] = []) {
         self.clientIP = clientIP
         self.hashKey = hashKey
         self.tried = tried

@@ -10,7 +10,7 @@ struct Exchange {
     /// The routed request's service and hashing key: all a try needs of its route (the route itself, a struct of
     /// many references, is not kept, so a try copies one reference instead of the whole route).
     var service: ProxyService? = nil
-    var hashKey: Substring? = nil
+    var hashKey: HashKey? = nil
     var requestId = RequestId(prefix: 0, counter: 0)
     var clientRequestId: String? = nil
     /// The trace context sent upstream: the client's `traceparent`, or one generated from the request id.

@@ -290,7 +290,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 host: head.facts.host.map { Substring($0) },
                 uri: Substring(head.uri),
                 headers: head.headers,
-                https: https
+                https: https,
+                clientIP: clientIP
             )
         else {
             return answer(status: 404, message: "no route matched", close: exchange.hasBody)

@@ -1,3 +1,5 @@
+import Balancer
+import DNSWire
 import NIOCore
 import NIOHTTP1
 
@@ -14,8 +16,8 @@ public struct ProxyRoute: Sendable {
     public var hostHeader: Substring?
     /// Largest request body this route accepts (413 above it); nil uses `ProxyLimits.maxBodyBytes`.
     public var maxBodyBytes: Int64?
-    /// Consistent-hashing key for the upstream's ring, when its algorithm hashes on something.
-    public var hashKey: Substring?
+    /// Consistent-hashing key for the upstream's ring, when its algorithm hashes on something the request has.
+    public var hashKey: HashKey?
     /// Where the request goes.
     public var service: ProxyService
     /// When set, the proxy answers this itself instead of relaying (a failed key check, an https-only
@@ -44,7 +46,7 @@ public struct ProxyRoute: Sendable {
         upstreamTarget: Substring,
         hostHeader: Substring? = nil,
         maxBodyBytes: Int64? = nil,
-        hashKey: Substring? = nil,
+        hashKey: HashKey? = nil,
         service: ProxyService,
         refusal: Refusal? = nil,
         removeHeaders: [String] = [],
@@ -65,6 +67,6 @@ public struct ProxyRoute: Sendable {
 /// Matches a request to a route. Called once per request on the client's event loop: it must not block.
 public protocol ProxyRouter: Sendable {
     /// Nil answers 404 "no route matched". `https` tells whether the request arrived over TLS (route
-    /// `protocols`, https-only redirects).
-    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool) -> ProxyRoute?
+    /// `protocols`, https-only redirects); `clientIP` is the connection's peer, for hashing on it.
+    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool, clientIP: IPAddress?) -> ProxyRoute?
 }

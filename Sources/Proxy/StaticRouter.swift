@@ -1,3 +1,4 @@
+import DNSWire
 import NIOHTTP1
 
 /// Sends every request to one service, unchanged: the route table for a plain list of backends
@@ -13,7 +14,7 @@ public struct StaticRouter: ProxyRouter {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    public func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool) -> ProxyRoute? {
+    public func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool, clientIP: IPAddress?) -> ProxyRoute? {
         ProxyRoute(name: name, upstreamTarget: uri, hostHeader: host, maxBodyBytes: maxBodyBytes, service: service)
     }
 }

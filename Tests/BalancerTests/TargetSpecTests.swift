@@ -48,6 +48,18 @@ import Testing
         #expect(none == nil)
     }
 
+    @Test func hashOnIPNeverFallsBackWhileTheClientAddressIsKnown() {
+        let client = ip("192.0.2.7")
+        let key = UpstreamSettings.hashKey(on: .ip, fallback: .header("x-user"), clientIP: client,
+                                           header: { _ in "alice" }, cookie: { _ in nil }, path: "/",
+                                           queryArg: { _ in nil })
+        #expect(key == HashKey(ip: client))
+        let argumentThenPath = UpstreamSettings.hashKey(on: .queryArg("t"), fallback: .path, clientIP: client,
+                                                      header: { _ in nil }, cookie: { _ in nil }, path: "/p",
+                                                      queryArg: { _ in nil })
+        #expect(argumentThenPath == HashKey("/p"))
+    }
+
     @Test func hashKeysAreStableAndDistinct() {
         #expect(HashKey("user-1") == HashKey("user-1"[...]))
         #expect(HashKey("user-1") == HashKey(bytes: Array("user-1".utf8)))

@@ -1,3 +1,4 @@
+import DNSWire
 import Foundation
 import Logging
 import NIOCore
@@ -11,7 +12,7 @@ import Testing
 @Suite("Client connection handler on EmbeddedChannel")
 struct ConnectionHandlerEmbeddedTests {
     struct NoRoutes: ProxyRouter {
-        func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool) -> ProxyRoute? { nil }
+        func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool, clientIP: IPAddress?) -> ProxyRoute? { nil }
     }
 
     /// A channel with the handler in it, as the proxy's listener sets it up, and connected.

@@ -1,3 +1,4 @@
+import DNSWire
 import TestSupport
 import Balancer
 import Foundation
@@ -80,7 +81,7 @@ extension ProxyIntegrationTests {
 
         @Test func answers404WhenNoRouteMatches() async throws {
             struct NoRoutes: ProxyRouter {
-                func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool) -> ProxyRoute? { nil }
+                func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool, clientIP: IPAddress?) -> ProxyRoute? { nil }
             }
             let proxy = try await ProxyHarness.start(addresses: [])
             defer { Task { await proxy.stop() } }

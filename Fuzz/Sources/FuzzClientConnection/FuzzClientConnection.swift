@@ -1,3 +1,4 @@
+import DNSWire
 import Balancer
 import FuzzDriver
 #if canImport(Glibc)
@@ -217,7 +218,7 @@ struct FuzzRouter: ProxyRouter {
     let relay: ProxyService
     let fixed: Int?
 
-    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool) -> ProxyRoute? {
+    func route(method: HTTPMethod, host: Substring?, uri: Substring, headers: RequestHeaders, https: Bool, clientIP: IPAddress?) -> ProxyRoute? {
         let index = fixed ?? Int((uri.utf8.last ?? 0) & 3)
         switch index {
         case 0:

@@ -120,6 +120,21 @@ public struct UpstreamSettings: Sendable, Hashable {
         path: Substring?,
         queryArg: (String) -> Substring?
     ) -> HashKey? {
+        Self.hashKey(on: hashOn, fallback: hashFallback, clientIP: clientIP, header: header, cookie: cookie,
+                     path: path, queryArg: queryArg)
+    }
+
+    /// The same for a router that keeps only the two inputs. The client's address is always there, so with
+    /// `hashOn: .ip` the fallback is never used.
+    public static func hashKey(
+        on hashOn: HashInput,
+        fallback hashFallback: HashInput,
+        clientIP: IPAddress?,
+        header: (String) -> Substring?,
+        cookie: (String) -> Substring?,
+        path: Substring?,
+        queryArg: (String) -> Substring?
+    ) -> HashKey? {
         func key(_ input: HashInput) -> HashKey? {
             switch input {
             case .none: return nil

@@ -1,0 +1,111 @@
+import Config
+import Foundation
+import Gateway
+import Testing
+import TestSupport
+
+/// Consistent hashing through a whole node: the route's request gives the key (header, cookie, path, query
+/// argument or the client's address, with `hash_fallback` when the first is absent), the upstream's ring picks.
+@Suite("Consistent hashing end to end")
+struct ConsistentHashingEndToEndTests {
+    /// A node with one upstream of three backends, hashed as `hashing` (YAML lines) says.
+    static func start(_ hashing: String) async throws -> (node: GatewayNode, port: Int, backends: [TestBackend]) {
+        var backends: [TestBackend] = []
+        for name in ["h1", "h2", "h3"] { backends.append(try await TestBackend.start(name: name)) }
+        let targets = backends.map { "      - target: 127.0.0.1:\($0.port)" }.joined(separator: "\n")
+        let config = try DeclarativeConfig.parse("""
+            _format_version: "3.0"
+            upstreams:
+              - name: hashed.upstream
+                algorithm: consistent-hashing
+            \(hashing)
+                targets:
+            \(targets)
+            services:
+              - name: hashed
+                host: hashed.upstream
+                routes:
+                  - name: hashed
+                    paths: ["/"]
+            """).config
+        let settings = try NodeSettings.load(fileText: nil, environment: [:], commandLine: SettingsLayer(
+            source: "test", values: ["proxy_listen": "127.0.0.1:0", "dns_servers": "127.0.0.1:9", "workers": "2"]))
+        let node = try GatewayNode(settings: settings)
+        node.apply(config)
+        return (node, try await node.start(), backends)
+    }
+
+    static func stop(_ node: GatewayNode, _ backends: [TestBackend]) async {
+        await node.shutdown(grace: .milliseconds(100))
+        for backend in backends { await backend.stop() }
+    }
+
+    /// The backend that answered `request` (sent on a new connection).
+    static func backend(_ port: Int, _ request: String) throws -> String {
+        let client = try TestClient(port: port)
+        try client.send(request)
+        let response = try client.readResponse()
+        #expect(response.status == 200)
+        return response.header("x-backend") ?? "?"
+    }
+
+    @Test("hash_on header: a key always reaches the same backend, keys spread over several, and a request without the header falls back to the client's address")
+    func header() async throws {
+        let (node, port, backends) = try await Self.start("""
+                hash_on: header
+                hash_on_header: x-user
+                hash_fallback: ip
+            """)
+        for user in 0..<12 {
+            let request = "GET /hello HTTP/1.1\r\nHost: a\r\nX-User: user-\(user)\r\nConnection: close\r\n\r\n"
+            let first = try Self.backend(port, request)
+            for _ in 0..<3 { #expect(try Self.backend(port, request) == first, "user-\(user) moved") }
+        }
+        var seen: Set<String> = []
+        for user in 0..<30 {
+            seen.insert(try Self.backend(port, "GET / HTTP/1.1\r\nHost: a\r\nX-User: u\(user)\r\nConnection: close\r\n\r\n"))
+        }
+        #expect(seen.count >= 2, "30 keys all on \(seen)")
+        let anonymous = "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+        let byAddress = try Self.backend(port, anonymous)
+        for _ in 0..<5 { #expect(try Self.backend(port, anonymous) == byAddress) }
+        await Self.stop(node, backends)
+    }
+
+    @Test("hash_on ip: the client's address decides even when the fallback's input is present")
+    func ipFirst() async throws {
+        let (node, port, backends) = try await Self.start("""
+                hash_on: ip
+                hash_fallback: header
+                hash_fallback_header: x-user
+            """)
+        let plain = try Self.backend(port, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        for user in 0..<12 {
+            let request = "GET / HTTP/1.1\r\nHost: a\r\nX-User: u\(user)\r\nConnection: close\r\n\r\n"
+            #expect(try Self.backend(port, request) == plain, "u\(user) was hashed on the header, not the address")
+        }
+        await Self.stop(node, backends)
+    }
+
+    @Test("hash_on cookie, path and query_arg each keep a key on one backend")
+    func cookiePathQuery() async throws {
+        for (hashing, requests) in [
+            ("    hash_on: cookie\n    hash_on_cookie: session",
+             (0..<8).map { "GET / HTTP/1.1\r\nHost: a\r\nCookie: theme=dark; session=s\($0)\r\nConnection: close\r\n\r\n" }),
+            ("    hash_on: path",
+             (0..<8).map { "GET /item/\($0)?v=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" }),
+            ("    hash_on: query_arg\n    hash_on_query_arg: tenant",
+             (0..<8).map { "GET /x?a=1&tenant=t\($0) HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" }),
+        ] {
+            let (node, port, backends) = try await Self.start(hashing)
+            var seen: Set<String> = []
+            for request in requests {
+                let first = try Self.backend(port, request)
+                seen.insert(first)
+                for _ in 0..<2 { #expect(try Self.backend(port, request) == first, "\(hashing): \(request)") }
+            }
+            #expect(seen.count >= 2, "\(hashing): 8 keys all on \(seen)")
+            await Self.stop(node, backends)
+        }
+    }
+}
