@@ -307,8 +307,8 @@ public final class GatewayNode: Sendable {
             upstreams.balancer(named: entry.name).map { ($0, policies[entry.name] ?? .off) }
         })
 
-        var bindings: [UUID: GatewayRouter.Binding] = [:]
-        for service in config.services {
+        var bindings: [GatewayRouter.Binding?] = Array(repeating: nil, count: config.services.count)
+        for (index, service) in config.services.enumerated() {
             let upstream = config.upstream(forServiceHost: service.host)
             let key = upstream?.name ?? GatewayNode.plainHostKey(service.host, service.port)
             guard let balancer = upstreams.balancer(named: key) else { continue }
@@ -325,7 +325,7 @@ public final class GatewayNode: Sendable {
                 tls: service.protocol == .https
                     ? tlsContexts.tls(verify: service.tlsVerify ?? false, hostHeader: defaultHost) : nil,
                 upstream: key)
-            bindings[service.id] = GatewayRouter.Binding(service: proxyService, defaultHost: defaultHost,
+            bindings[index] = GatewayRouter.Binding(service: proxyService, defaultHost: defaultHost,
                                                          hashOn: settings.hashOn, hashFallback: settings.hashFallback)
         }
         let router = GatewayRouter(router: Router(config: config), bindings: bindings,

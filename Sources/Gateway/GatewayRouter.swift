@@ -20,7 +20,9 @@ struct GatewayRouter: ProxyRouter {
     }
 
     let router: Router
-    let bindings: [UUID: Binding]
+    /// By the service's index in the configuration's `services` (`RouteTarget.serviceIndex`); nil for a service
+    /// that has none (its upstream is missing).
+    let bindings: [Binding?]
     /// The node-wide request body limit, for routes that set none (nil: no limit).
     let defaultMaxBodyBytes: Int64?
 
@@ -36,7 +38,7 @@ struct GatewayRouter: ProxyRouter {
         case .matched(let matched):
             match = matched
         }
-        guard let serviceID = match.target.service?.id, let binding = bindings[serviceID] else {
+        guard let index = match.target.serviceIndex, bindings.indices.contains(index), let binding = bindings[index] else {
             return GatewayRouter.refusal(503, "route \(match.target.route.name ?? "(unnamed)") has no service")
         }
         var upstreamTarget = Substring(match.upstreamTarget)

@@ -19,52 +19,60 @@ struct RequestFacts {
     /// Set when the request must be refused with 400 and the connection closed.
     var invalid: String? = nil
 
+    private init() {}
+
     init(_ headers: RequestHeaders) {
+        // Filled in a local the closure borrows, then moved into `self`: a closure that captured `self` in the
+        // initializer made a copy of every field.
+        var facts = RequestFacts()
+        headers.bytes.withUnsafeReadableBytes { bytes in facts.read(bytes, headers.fields) }
+        self = facts
+    }
+
+    private mutating func read(_ bytes: UnsafeRawBufferPointer, _ fields: [RequestHeaders.Field]) {
         var sawTransferEncoding = false
         var traceParents = 0
-        headers.bytes.withUnsafeReadableBytes { bytes in
-            for field in headers.fields {
-                let value = UnsafeRawBufferPointer(rebasing: bytes[field.value])
-                switch RequestHeaderKind.of(UnsafeRawBufferPointer(rebasing: bytes[field.name])) {
-                case .host:
-                    if host != nil { invalid = "more than one Host header" }
-                    host = String(decoding: value, as: UTF8.self)
-                case .contentLength:
-                    guard let parsed = RequestFacts.parseLength(value) else {
-                        invalid = "invalid Content-Length"
-                        continue
-                    }
-                    if contentLength != nil { invalid = "more than one Content-Length header" }
-                    contentLength = parsed
-                case .transferEncoding:
-                    if sawTransferEncoding { invalid = "more than one Transfer-Encoding header" }
-                    sawTransferEncoding = true
-                    if value.count == 7 && HeadScan.equalsLowercase(value, 0, "chunked") {
-                        chunked = true
-                    } else {
-                        invalid = "unsupported Transfer-Encoding"
-                    }
-                case .connection:
-                    scanConnection(value)
-                case .upgrade:
-                    upgrade = String(decoding: value, as: UTF8.self)
-                case .requestId:
-                    if RequestFacts.isWellFormedRequestId(value) {
-                        clientRequestId = String(decoding: value, as: UTF8.self)
-                    }
-                case .traceParent:
-                    // More than one makes the context ambiguous: the spec says to start a new one.
-                    traceParents += 1
-                    traceParent = traceParents == 1 ? TraceParent(value) : nil
-                case .forwardedFor:
-                    let text = String(decoding: value, as: UTF8.self)
-                    forwardedFor = forwardedFor.map { $0 + ", " + text } ?? text
-                case .via:
-                    let text = String(decoding: value, as: UTF8.self)
-                    via = via.map { $0 + ", " + text } ?? text
-                default:
-                    break
+        for field in fields {
+            let value = UnsafeRawBufferPointer(rebasing: bytes[field.value])
+            switch RequestHeaderKind.of(UnsafeRawBufferPointer(rebasing: bytes[field.name])) {
+            case .host:
+                if host != nil { invalid = "more than one Host header" }
+                host = String(decoding: value, as: UTF8.self)
+            case .contentLength:
+                guard let parsed = RequestFacts.parseLength(value) else {
+                    invalid = "invalid Content-Length"
+                    continue
                 }
+                if contentLength != nil { invalid = "more than one Content-Length header" }
+                contentLength = parsed
+            case .transferEncoding:
+                if sawTransferEncoding { invalid = "more than one Transfer-Encoding header" }
+                sawTransferEncoding = true
+                if value.count == 7 && HeadScan.equalsLowercase(value, 0, "chunked") {
+                    chunked = true
+                } else {
+                    invalid = "unsupported Transfer-Encoding"
+                }
+            case .connection:
+                scanConnection(value)
+            case .upgrade:
+                upgrade = String(decoding: value, as: UTF8.self)
+            case .requestId:
+                if RequestFacts.isWellFormedRequestId(value) {
+                    clientRequestId = String(decoding: value, as: UTF8.self)
+                }
+            case .traceParent:
+                // More than one makes the context ambiguous: the spec says to start a new one.
+                traceParents += 1
+                traceParent = traceParents == 1 ? TraceParent(value) : nil
+            case .forwardedFor:
+                let text = String(decoding: value, as: UTF8.self)
+                forwardedFor = forwardedFor.map { $0 + ", " + text } ?? text
+            case .via:
+                let text = String(decoding: value, as: UTF8.self)
+                via = via.map { $0 + ", " + text } ?? text
+            default:
+                break
             }
         }
         if sawTransferEncoding && contentLength != nil {

@@ -14,6 +14,9 @@ public final class RouteTarget: Sendable {
     public let route: Route
     /// Nil when the route has no service: the proxy answers 503.
     public let service: Service?
+    /// The service's position in the configuration's `services`, so a caller can keep what it derives per
+    /// service in an array and find it without hashing the service's id on every request.
+    public let serviceIndex: Int?
     public let destination: Destination?
     /// The key-auth requirement in force (route, else service, else global plugin); nil when open.
     public let keyAuth: KeyAuthConfig?
@@ -23,9 +26,11 @@ public final class RouteTarget: Sendable {
     /// The route's name, else its id: how logs and error bodies name it, computed once rather than per request.
     public let displayName: String
 
-    public init(route: Route, service: Service?, destination: Destination?, keyAuth: KeyAuthConfig?) {
+    public init(route: Route, service: Service?, serviceIndex: Int? = nil, destination: Destination?,
+                keyAuth: KeyAuthConfig?) {
         self.route = route
         self.service = service
+        self.serviceIndex = serviceIndex
         self.destination = destination
         self.keyAuth = keyAuth
         self.displayName = route.name ?? route.id.uuidString.lowercased()

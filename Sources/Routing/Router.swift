@@ -28,20 +28,22 @@ public final class Router: Sendable {
     /// Builds the table. `config` should have passed validation; routes that still fail to compile (a regex the
     /// validator missed) are skipped and reported in `skipped`.
     public init(config: DeclarativeConfig) {
-        let servicesByID = Dictionary(config.services.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let serviceIndexByID = Dictionary(config.services.enumerated().map { ($0.element.id, $0.offset) },
+                                          uniquingKeysWith: { first, _ in first })
         let upstreamsByName = Dictionary(config.upstreams.map { ($0.name, $0) },
                                          uniquingKeysWith: { first, _ in first })
         var built: [RouteCandidate] = []
         var skipped: [String] = []
         var count = 0
         for (index, route) in config.routes.enumerated() {
-            let service = route.service.flatMap { servicesByID[$0] }
+            let serviceIndex = route.service.flatMap { serviceIndexByID[$0] }
+            let service = serviceIndex.map { config.services[$0] }
             if let service, !service.enabled { continue }
             let destination: RouteTarget.Destination? = service.map { service in
                 if let upstream = upstreamsByName[service.host] { return .upstream(upstream) }
                 return .host(service.host, port: service.port)
             }
-            let target = RouteTarget(route: route, service: service, destination: destination,
+            let target = RouteTarget(route: route, service: service, serviceIndex: serviceIndex, destination: destination,
                                      keyAuth: config.keyAuth(forRoute: route))
             guard let made = Router.candidates(for: route, target: target, index: index) else {
                 skipped.append(route.displayName)
