@@ -17,6 +17,8 @@ struct GatewayRouter: ProxyRouter {
         let defaultHost: String
         let hashOn: UpstreamSettings.HashInput
         let hashFallback: UpstreamSettings.HashInput
+        /// Hashing may use the path: it is normalized as routing does, so `/a/../b` and `/b` are one key.
+        var hashesPath: Bool { hashOn == .path || hashFallback == .path }
     }
 
     let router: Router
@@ -71,7 +73,7 @@ struct GatewayRouter: ProxyRouter {
                 on: binding.hashOn, fallback: binding.hashFallback, clientIP: clientIP,
                 header: { headers.first(name: $0).map { Substring($0) } },
                 cookie: { Self.cookie(named: $0, in: headers) },
-                path: uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri,
+                path: binding.hashesPath ? Substring(PathNormalizer.normalize(uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri)) : nil,
                 queryArg: { Self.queryArgument(named: $0, in: uri) }),
             service: binding.service,
             removeHeaders: removeHeaders,
