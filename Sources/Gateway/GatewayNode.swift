@@ -326,7 +326,11 @@ public final class GatewayNode: Sendable {
                     ? tlsContexts.tls(verify: service.tlsVerify ?? false, hostHeader: defaultHost) : nil,
                 upstream: key)
             bindings[index] = GatewayRouter.Binding(service: proxyService, defaultHost: defaultHost,
-                                                         hashOn: settings.hashOn, hashFallback: settings.hashFallback)
+                                                         // Only consistent hashing uses a key: no cookie is
+                                                         // generated for an upstream that would not read it.
+                                                         hashOn: settings.algorithm == .consistentHashing ? settings.hashOn : .none,
+                                                         hashFallback: settings.hashFallback,
+                                                         hashCookiePath: upstream?.hashOnCookiePath ?? "/")
         }
         let router = GatewayRouter(router: Router(config: config), bindings: bindings,
                                    defaultMaxBodyBytes: settings.maxRequestBodySize > 0 ? Int64(settings.maxRequestBodySize) : nil)

@@ -17,6 +17,8 @@ struct GatewayRouter: ProxyRouter {
         let defaultHost: String
         let hashOn: UpstreamSettings.HashInput
         let hashFallback: UpstreamSettings.HashInput
+        /// `Path` of the cookie set when hashing on a cookie the request lacks (`hash_on_cookie_path`).
+        var hashCookiePath = "/"
         /// Hashing may use the path: it is normalized as routing does, so `/a/../b` and `/b` are one key.
         var hashesPath: Bool { hashOn == .path || hashFallback == .path }
     }
@@ -64,20 +66,35 @@ struct GatewayRouter: ProxyRouter {
         case .value(let value): hostHeader = value
         case .targetHost: hostHeader = binding.defaultHost
         }
+        var hashKey: HashKey? = nil
+        var responseHeaders: [(name: String, value: String)] = []
+        if binding.hashOn != .none {
+            var generated: String? = nil
+            hashKey = UpstreamSettings.hashKey(
+                on: binding.hashOn, fallback: binding.hashFallback, clientIP: clientIP,
+                header: { headers.first(name: $0).map { Substring($0) } },
+                cookie: { name in
+                    if let value = Self.cookie(named: name, in: headers) { return value }
+                    // As Kong does: a client without the cookie gets one, and keeps its backend from then on.
+                    let value = UUID().uuidString.lowercased()
+                    generated = "\(name)=\(value); Path=\(binding.hashCookiePath)"
+                    return Substring(value)
+                },
+                path: binding.hashesPath
+                    ? Substring(PathNormalizer.normalize(uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri)) : nil,
+                queryArg: { Self.queryArgument(named: $0, in: uri) })
+            if let generated { responseHeaders = [(name: "Set-Cookie", value: generated)] }
+        }
         return ProxyRoute(
             name: match.target.displayName,
             upstreamTarget: upstreamTarget,
             hostHeader: Substring(hostHeader),
             maxBodyBytes: match.target.route.maxRequestBodySize.map(Int64.init) ?? defaultMaxBodyBytes,
-            hashKey: binding.hashOn == .none ? nil : UpstreamSettings.hashKey(
-                on: binding.hashOn, fallback: binding.hashFallback, clientIP: clientIP,
-                header: { headers.first(name: $0).map { Substring($0) } },
-                cookie: { Self.cookie(named: $0, in: headers) },
-                path: binding.hashesPath ? Substring(PathNormalizer.normalize(uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri)) : nil,
-                queryArg: { Self.queryArgument(named: $0, in: uri) }),
+            hashKey: hashKey,
             service: binding.service,
             removeHeaders: removeHeaders,
-            extraHeaders: extraHeaders
+            extraHeaders: extraHeaders,
+            responseHeaders: responseHeaders
         )
     }
 

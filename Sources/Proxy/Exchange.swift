@@ -11,6 +11,9 @@ struct Exchange {
     /// many references, is not kept, so a try copies one reference instead of the whole route).
     var service: ProxyService? = nil
     var hashKey: HashKey? = nil
+    /// Added to the upstream's final response head (see `ProxyRoute.responseHeaders`); nil when none, the
+    /// usual case, so a request moves no array.
+    var responseHeaders: [(name: String, value: String)]? = nil
     var requestId = RequestId(prefix: 0, counter: 0)
     var clientRequestId: String? = nil
     /// The trace context sent upstream: the client's `traceparent`, or one generated from the request id.

@@ -46,7 +46,13 @@ extension ProxyConnectionHandler {
         // that arrives in the same read joins it: a typical response leaves in one write.
         var out = responseBuffer.take() ?? context.channel.allocator.buffer(capacity: 1024)
         out.clear()
-        out.writeHead(RelayedResponseHead(head: head, tail: tail), estimate: head.bytes.readableBytes + tail.readableBytes)
+        // Lines the route adds are short (a cookie); a head that outgrows the estimate is measured again.
+        if let added = exchange.responseHeaders {
+            out.writeHead(RelayedResponseHead(head: head, added: added, tail: tail),
+                          estimate: head.bytes.readableBytes + tail.readableBytes + 256)
+        } else {
+            out.writeHead(RelayedResponseHead(head: head, tail: tail), estimate: head.bytes.readableBytes + tail.readableBytes)
+        }
         heldHead = out
         clientFlushNeeded = true
         if head.framing == .tunnel {

@@ -302,6 +302,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
         exchange.service = route.service
         exchange.hashKey = route.hashKey
+        if !route.responseHeaders.isEmpty { exchange.responseHeaders = route.responseHeaders }
         logRoute(route)
         exchange.bodyLimit = route.maxBodyBytes ?? limits.maxBodyBytes
         if exchange.hasBody { lastBodyActivity = loop.now }

@@ -27,6 +27,8 @@ public struct ProxyRoute: Sendable {
     public var removeHeaders: [String]
     /// Headers to add to the upstream request (e.g. the authenticated consumer).
     public var extraHeaders: [(name: String, value: String)]
+    /// Headers to add to the upstream's final response (a generated consistent-hashing cookie).
+    public var responseHeaders: [(name: String, value: String)]
 
     /// An answer the proxy gives itself: a status, a message for the JSON body, and extra headers.
     public struct Refusal: Sendable {
@@ -50,8 +52,10 @@ public struct ProxyRoute: Sendable {
         service: ProxyService,
         refusal: Refusal? = nil,
         removeHeaders: [String] = [],
-        extraHeaders: [(name: String, value: String)] = []
+        extraHeaders: [(name: String, value: String)] = [],
+        responseHeaders: [(name: String, value: String)] = []
     ) {
+        self.responseHeaders = responseHeaders
         self.refusal = refusal
         self.removeHeaders = removeHeaders
         self.extraHeaders = extraHeaders

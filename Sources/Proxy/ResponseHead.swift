@@ -46,6 +46,8 @@ struct ResponseFramingError: Error, Equatable, CustomStringConvertible {
 /// own ending (`tail`: its `Connection` line and the empty line) in place of the final CRLF.
 struct RelayedResponseHead: HeadRendering {
     let head: ResponseHead
+    /// Lines the route adds to a final response, after the upstream's and before the tail.
+    var added: [(name: String, value: String)] = []
     let tail: ByteBuffer
 
     func render<Output: HeadOutput>(into out: inout Output) {
@@ -61,6 +63,12 @@ struct RelayedResponseHead: HeadRendering {
             if headLength > cursor {
                 out.append(UnsafeRawBufferPointer(rebasing: bytes[cursor..<headLength]))
             }
+        }
+        for (name, value) in added {
+            out.append(name)
+            out.append(": ")
+            out.append(value)
+            out.append("\r\n")
         }
         out.append(tail)
     }

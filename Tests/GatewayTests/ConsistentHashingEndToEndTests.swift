@@ -117,4 +117,32 @@ struct ConsistentHashingEndToEndTests {
             await Self.stop(node, backends)
         }
     }
+
+    @Test("hash_on cookie: a client without the cookie is given one (hash_on_cookie_path), and with it keeps its backend")
+    func generatedCookie() async throws {
+        let (node, port, backends) = try await Self.start("""
+                hash_on: cookie
+                hash_on_cookie: affinity
+                hash_on_cookie_path: /app
+            """)
+        for _ in 0..<6 {
+            let client = try TestClient(port: port)
+            try client.send("GET /app/page HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            let first = try client.readResponse()
+            #expect(first.status == 200)
+            let cookie = try #require(first.header("set-cookie"), "no cookie for a client without one")
+            let parts = cookie.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(parts.count == 2 && parts[1] == "Path=/app", "\(cookie)")
+            #expect(parts[0].hasPrefix("affinity=") && parts[0].count == "affinity=".count + 36, "\(cookie)")
+            let backend = try #require(first.header("x-backend"))
+            for _ in 0..<4 {
+                let again = try TestClient(port: port)
+                try again.send("GET /app/other HTTP/1.1\r\nHost: a\r\nCookie: \(parts[0])\r\nConnection: close\r\n\r\n")
+                let response = try again.readResponse()
+                #expect(response.header("x-backend") == backend, "the cookie \(parts[0]) moved")
+                #expect(response.header("set-cookie") == nil, "a client that has the cookie got another")
+            }
+        }
+        await Self.stop(node, backends)
+    }
 }
