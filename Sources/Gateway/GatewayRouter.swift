@@ -48,6 +48,7 @@ struct GatewayRouter: ProxyRouter {
         var upstreamTarget = Substring(match.upstreamTarget)
         var removeHeaders: [String] = []
         var extraHeaders: [(name: String, value: String)] = []
+        var consumerID: String? = nil
         if let keyAuth = match.target.keyAuth, keyAuth.runOnPreflight || method != .OPTIONS {
             switch KeyAuthCheck.check(keyAuth, headers: headers, uri: uri, router: router) {
             case .refused(let refusal):
@@ -55,6 +56,7 @@ struct GatewayRouter: ProxyRouter {
                                   refusal: refusal)
             case .accepted(let consumer, let header, let queryArg):
                 extraHeaders = KeyAuthCheck.consumerHeaders(consumer)
+                consumerID = consumer.id.uuidString.lowercased()
                 if keyAuth.hideCredentials {
                     if let header { removeHeaders.append(header) }
                     if let queryArg { upstreamTarget = Substring(KeyAuthCheck.removingQueryArgument(queryArg, from: match.upstreamTarget)) }
@@ -82,7 +84,8 @@ struct GatewayRouter: ProxyRouter {
                 },
                 path: binding.hashesPath
                     ? Substring(PathNormalizer.normalize(uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri)) : nil,
-                queryArg: { Self.queryArgument(named: $0, in: uri) })
+                queryArg: { Self.queryArgument(named: $0, in: uri) },
+                consumer: consumerID.map { Substring($0) })
             if let generated { responseHeaders = [(name: "Set-Cookie", value: generated)] }
         }
         return ProxyRoute(

@@ -33,6 +33,7 @@ enum UpstreamMapping {
         case "cookie": return cookie.map { .cookie($0) } ?? .none
         case "path": return .path
         case "query_arg": return queryArg.map { .queryArg($0) } ?? .none
+        case "consumer": return .consumer
         default: return .none
         }
     }

@@ -206,6 +206,25 @@ struct DeclarativeParsingTests {
         #expect(loaded.warnings.map(\.description) == ["services[0].created_at: ignored (no effect in Switchyard)"])
     }
 
+    @Test func hashingOnAURICaptureLoadsWithAWarningThatItGivesNoKey() throws {
+        let loaded = try DeclarativeConfig.parse("""
+        _format_version: "3.0"
+        upstreams:
+        - name: u.upstream
+          algorithm: consistent-hashing
+          hash_on: uri_capture
+          hash_on_uri_capture: id
+        """)
+        #expect(loaded.warnings.map(\.description) == [
+            "upstreams[0].hash_on: uri_capture is not supported by Switchyard: it gives no hash key",
+        ])
+        let consumer = try DeclarativeConfig.parse("""
+        _format_version: "3.0"
+        upstreams: [{name: u.upstream, algorithm: consistent-hashing, hash_on: consumer}]
+        """)
+        #expect(consumer.warnings.isEmpty)
+    }
+
     @Test func quotedAndUnquotedScalarsInStringFields() throws {
         let c = try DeclarativeConfig.parse("""
         _format_version: 3.0

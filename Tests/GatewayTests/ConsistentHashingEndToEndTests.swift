@@ -9,7 +9,8 @@ import TestSupport
 @Suite("Consistent hashing end to end")
 struct ConsistentHashingEndToEndTests {
     /// A node with one upstream of three backends, hashed as `hashing` (YAML lines) says.
-    static func start(_ hashing: String) async throws -> (node: GatewayNode, port: Int, backends: [TestBackend]) {
+    static func start(_ hashing: String, routeLines: String = "", trailer: String = "") async throws
+        -> (node: GatewayNode, port: Int, backends: [TestBackend]) {
         var backends: [TestBackend] = []
         for name in ["h1", "h2", "h3"] { backends.append(try await TestBackend.start(name: name)) }
         let targets = backends.map { "      - target: 127.0.0.1:\($0.port)" }.joined(separator: "\n")
@@ -27,6 +28,8 @@ struct ConsistentHashingEndToEndTests {
                 routes:
                   - name: hashed
                     paths: ["/"]
+            \(routeLines)
+            \(trailer)
             """).config
         let settings = try NodeSettings.load(fileText: nil, environment: [:], commandLine: SettingsLayer(
             source: "test", values: ["proxy_listen": "127.0.0.1:0", "dns_servers": "127.0.0.1:9", "workers": "2"]))
@@ -143,6 +146,27 @@ struct ConsistentHashingEndToEndTests {
                 #expect(response.header("set-cookie") == nil, "a client that has the cookie got another")
             }
         }
+        await Self.stop(node, backends)
+    }
+
+    @Test("hash_on consumer: each key-auth consumer keeps one backend, and consumers spread over several")
+    func consumer() async throws {
+        let consumers = (0..<12).map { i in
+            "  - username: user\(i)\n    keyauth_credentials:\n      - key: key-\(i)"
+        }.joined(separator: "\n")
+        let (node, port, backends) = try await Self.start("""
+                hash_on: consumer
+                hash_fallback: ip
+            """, routeLines: "        plugins:\n          - name: key-auth", trailer: "consumers:\n" + consumers)
+        var seen: Set<String> = []
+        for i in 0..<12 {
+            let request = "GET / HTTP/1.1\r\nHost: a\r\napikey: key-\(i)\r\nConnection: close\r\n\r\n"
+            let first = try Self.backend(port, request)
+            seen.insert(first)
+            for _ in 0..<3 { #expect(try Self.backend(port, request) == first, "user\(i) moved") }
+        }
+        // Hashing on the one client address would put them all on one backend.
+        #expect(seen.count >= 2, "12 consumers all on \(seen)")
         await Self.stop(node, backends)
     }
 }

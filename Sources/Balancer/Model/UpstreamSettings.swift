@@ -28,6 +28,8 @@ public struct UpstreamSettings: Sendable, Hashable {
         case path
         /// A query argument (Kong `query_arg` + `hash_on_query_arg`).
         case queryArg(String)
+        /// The consumer the request authenticated as (Kong `consumer`); absent on routes without key-auth.
+        case consumer
 
         /// Kong's name for this input (`none`, `ip`, `header`, `cookie`, `path`, `query_arg`).
         public var kongName: String {
@@ -38,6 +40,7 @@ public struct UpstreamSettings: Sendable, Hashable {
             case .cookie: return "cookie"
             case .path: return "path"
             case .queryArg: return "query_arg"
+            case .consumer: return "consumer"
             }
         }
     }
@@ -118,10 +121,11 @@ public struct UpstreamSettings: Sendable, Hashable {
         header: (String) -> Substring?,
         cookie: (String) -> Substring?,
         path: Substring?,
-        queryArg: (String) -> Substring?
+        queryArg: (String) -> Substring?,
+        consumer: Substring? = nil
     ) -> HashKey? {
         Self.hashKey(on: hashOn, fallback: hashFallback, clientIP: clientIP, header: header, cookie: cookie,
-                     path: path, queryArg: queryArg)
+                     path: path, queryArg: queryArg, consumer: consumer)
     }
 
     /// The same for a router that keeps only the two inputs. The client's address is always there, so with
@@ -133,7 +137,8 @@ public struct UpstreamSettings: Sendable, Hashable {
         header: (String) -> Substring?,
         cookie: (String) -> Substring?,
         path: Substring?,
-        queryArg: (String) -> Substring?
+        queryArg: (String) -> Substring?,
+        consumer: Substring? = nil
     ) -> HashKey? {
         func key(_ input: HashInput) -> HashKey? {
             switch input {
@@ -143,6 +148,7 @@ public struct UpstreamSettings: Sendable, Hashable {
             case .cookie(let name): return cookie(name).map { HashKey($0) }
             case .path: return path.map { HashKey($0) }
             case .queryArg(let name): return queryArg(name).map { HashKey($0) }
+            case .consumer: return consumer.map { HashKey($0) }
             }
         }
         return key(hashOn) ?? key(hashFallback)
