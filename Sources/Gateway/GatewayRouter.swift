@@ -85,7 +85,8 @@ struct GatewayRouter: ProxyRouter {
                 path: binding.hashesPath
                     ? Substring(PathNormalizer.normalize(uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri)) : nil,
                 queryArg: { Self.queryArgument(named: $0, in: uri) },
-                consumer: consumerID.map { Substring($0) })
+                consumer: consumerID.map { Substring($0) },
+                uriCapture: { match.uriCapture($0) })
             if let generated { responseHeaders = [(name: "Set-Cookie", value: generated)] }
         }
         return ProxyRoute(

@@ -8,9 +8,10 @@ enum UpstreamMapping {
         UpstreamSettings(
             algorithm: algorithm(upstream.algorithm),
             hashOn: hashInput(upstream.hashOn, header: upstream.hashOnHeader, cookie: upstream.hashOnCookie,
-                              queryArg: upstream.hashOnQueryArg),
+                              queryArg: upstream.hashOnQueryArg, uriCapture: upstream.hashOnURICapture),
             hashFallback: hashInput(upstream.hashFallback, header: upstream.hashFallbackHeader,
-                                    cookie: upstream.hashOnCookie, queryArg: upstream.hashFallbackQueryArg),
+                                    cookie: upstream.hashOnCookie, queryArg: upstream.hashFallbackQueryArg,
+                                    uriCapture: upstream.hashFallbackURICapture),
             slots: upstream.slots,
             panicThreshold: Int(upstream.healthchecks.panicThreshold.rounded(.up))
         )
@@ -25,8 +26,8 @@ enum UpstreamMapping {
         }
     }
 
-    static func hashInput(_ input: Upstream.HashInput, header: String?, cookie: String?, queryArg: String?)
-        -> UpstreamSettings.HashInput {
+    static func hashInput(_ input: Upstream.HashInput, header: String?, cookie: String?, queryArg: String?,
+                          uriCapture: String? = nil) -> UpstreamSettings.HashInput {
         switch input.rawValue {
         case "ip": return .ip
         case "header": return header.map { .header($0.lowercased()) } ?? .none
@@ -34,6 +35,7 @@ enum UpstreamMapping {
         case "path": return .path
         case "query_arg": return queryArg.map { .queryArg($0) } ?? .none
         case "consumer": return .consumer
+        case "uri_capture": return uriCapture.map { .uriCapture($0) } ?? .none
         default: return .none
         }
     }

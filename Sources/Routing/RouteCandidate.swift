@@ -71,6 +71,7 @@ final class RouteCandidate: Sendable {
             guard values.contains(where: { rule.accepts($0) }) else { return nil }
         }
         let matchedLength: Int
+        var captures: [URICapture] = []
         switch self.path {
         case .any:
             matchedLength = 0
@@ -80,17 +81,22 @@ final class RouteCandidate: Sendable {
         case let .regex(regexes):
             var found: Int?
             for regex in regexes {
-                if let length = regex.prefixMatchLength(in: path) { found = length; break }
+                if let match = regex.prefixMatch(in: path) {
+                    found = match.length
+                    captures = match.captures
+                    break
+                }
             }
             guard let found else { return nil }
             matchedLength = found
         }
-        return PathMatch(matchedLength: matchedLength, protocolMatches: protocols.contains(scheme))
+        return PathMatch(matchedLength: matchedLength, protocolMatches: protocols.contains(scheme), captures: captures)
     }
 
     struct PathMatch {
         var matchedLength: Int
         var protocolMatches: Bool
+        var captures: [URICapture]
     }
 }
 

@@ -67,6 +67,19 @@ public struct RouteMatch: Sendable {
     /// Path and query to send upstream (service path joined, route prefix stripped when `strip_path`).
     public let upstreamTarget: String
     public let hostHeader: UpstreamHostHeader
+    /// The named groups of the regex path that matched (empty for a prefix path).
+    public var uriCaptures: [URICapture] = []
+
+    /// The value of named group `name` in the matched regex path, if it took part in the match.
+    public func uriCapture(_ name: String) -> Substring? {
+        uriCaptures.first { $0.name == name }?.value
+    }
+}
+
+/// One named group of a matched regex path (Kong's `uri_captures`).
+public struct URICapture: Sendable {
+    public let name: String
+    public let value: Substring
 }
 
 /// The router's answer.

@@ -143,8 +143,10 @@ public final class Router: Sendable {
                 }
                 continue
             }
-            return .matched(Router.makeMatch(candidate.target, path: path, query: query,
-                                             matchedLength: found.matchedLength, requestHost: request.host))
+            var match = Router.makeMatch(candidate.target, path: path, query: query,
+                                         matchedLength: found.matchedLength, requestHost: request.host)
+            match.uriCaptures = found.captures
+            return .matched(match)
         }
     }
 

@@ -206,7 +206,7 @@ struct DeclarativeParsingTests {
         #expect(loaded.warnings.map(\.description) == ["services[0].created_at: ignored (no effect in Switchyard)"])
     }
 
-    @Test func hashingOnAURICaptureLoadsWithAWarningThatItGivesNoKey() throws {
+    @Test func hashingOnAConsumerOrAURICaptureLoadsWithoutWarnings() throws {
         let loaded = try DeclarativeConfig.parse("""
         _format_version: "3.0"
         upstreams:
@@ -214,15 +214,12 @@ struct DeclarativeParsingTests {
           algorithm: consistent-hashing
           hash_on: uri_capture
           hash_on_uri_capture: id
+        - name: v.upstream
+          algorithm: consistent-hashing
+          hash_on: consumer
         """)
-        #expect(loaded.warnings.map(\.description) == [
-            "upstreams[0].hash_on: uri_capture is not supported by Switchyard: it gives no hash key",
-        ])
-        let consumer = try DeclarativeConfig.parse("""
-        _format_version: "3.0"
-        upstreams: [{name: u.upstream, algorithm: consistent-hashing, hash_on: consumer}]
-        """)
-        #expect(consumer.warnings.isEmpty)
+        #expect(loaded.warnings.isEmpty)
+        #expect(loaded.config.upstreams[0].hashOnURICapture == "id")
     }
 
     @Test func quotedAndUnquotedScalarsInStringFields() throws {

@@ -9,7 +9,7 @@ import TestSupport
 @Suite("Consistent hashing end to end")
 struct ConsistentHashingEndToEndTests {
     /// A node with one upstream of three backends, hashed as `hashing` (YAML lines) says.
-    static func start(_ hashing: String, routeLines: String = "", trailer: String = "") async throws
+    static func start(_ hashing: String, paths: String = #"["/"]"#, routeLines: String = "", trailer: String = "") async throws
         -> (node: GatewayNode, port: Int, backends: [TestBackend]) {
         var backends: [TestBackend] = []
         for name in ["h1", "h2", "h3"] { backends.append(try await TestBackend.start(name: name)) }
@@ -27,7 +27,7 @@ struct ConsistentHashingEndToEndTests {
                 host: hashed.upstream
                 routes:
                   - name: hashed
-                    paths: ["/"]
+                    paths: \(paths)
             \(routeLines)
             \(trailer)
             """).config
@@ -167,6 +167,25 @@ struct ConsistentHashingEndToEndTests {
         }
         // Hashing on the one client address would put them all on one backend.
         #expect(seen.count >= 2, "12 consumers all on \(seen)")
+        await Self.stop(node, backends)
+    }
+
+    @Test("hash_on uri_capture: the named group of the route's regex path is the key")
+    func uriCapture() async throws {
+        let (node, port, backends) = try await Self.start("""
+                hash_on: uri_capture
+                hash_on_uri_capture: id
+            """, paths: #"["~/users/(?<id>\\d+)"]"#)
+        var seen: Set<String> = []
+        for id in 0..<12 {
+            let first = try Self.backend(port, "GET /users/\(id)/orders HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            seen.insert(first)
+            for page in ["profile", "cart?x=1", ""] {
+                let request = "GET /users/\(id)/\(page) HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+                #expect(try Self.backend(port, request) == first, "user \(id) moved on /\(page)")
+            }
+        }
+        #expect(seen.count >= 2, "12 ids all on \(seen)")
         await Self.stop(node, backends)
     }
 }

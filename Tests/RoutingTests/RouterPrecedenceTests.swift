@@ -191,3 +191,22 @@ struct RouterPrecedenceTests {
         #expect(router.name(host: "nobody.example.com", path: "/p4") == "fallback")
     }
 }
+
+@Suite("Regex path captures")
+struct RegexCaptureTests {
+    @Test func namedGroupsAreFoundAndLookbehindsAreNot() {
+        #expect(CompiledRegex.groupNames(in: #"/users/(?<id>\d+)/(?<tab>[a-z]+)"#) == ["id", "tab"])
+        #expect(CompiledRegex.groupNames(in: #"(?<=a)b(?<!c)(?<x_1>y)(plain)"#) == ["x_1"])
+        #expect(CompiledRegex.groupNames(in: "/plain").isEmpty)
+    }
+
+    @Test func aMatchCarriesTheGroupsThatTookPart() throws {
+        let regex = try #require(CompiledRegex(#"/users/(?<id>\d+)(/(?<tab>[a-z]+))?"#))
+        let full = try #require(regex.prefixMatch(in: "/users/42/cart/x"))
+        #expect(full.captures.map(\.name) == ["id", "tab"])
+        #expect(full.captures.map { String($0.value) } == ["42", "cart"])
+        let short = try #require(regex.prefixMatch(in: "/users/7"))
+        #expect(short.captures.map { String($0.value) } == ["7"], "a group that did not take part is left out")
+        #expect(regex.prefixMatch(in: "/orders/1") == nil)
+    }
+}

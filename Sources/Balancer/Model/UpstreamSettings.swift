@@ -30,6 +30,8 @@ public struct UpstreamSettings: Sendable, Hashable {
         case queryArg(String)
         /// The consumer the request authenticated as (Kong `consumer`); absent on routes without key-auth.
         case consumer
+        /// A named group of the route's regex path (Kong `uri_capture` + `hash_on_uri_capture`).
+        case uriCapture(String)
 
         /// Kong's name for this input (`none`, `ip`, `header`, `cookie`, `path`, `query_arg`).
         public var kongName: String {
@@ -41,6 +43,7 @@ public struct UpstreamSettings: Sendable, Hashable {
             case .path: return "path"
             case .queryArg: return "query_arg"
             case .consumer: return "consumer"
+            case .uriCapture: return "uri_capture"
             }
         }
     }
@@ -106,6 +109,7 @@ public struct UpstreamSettings: Sendable, Hashable {
             case .header(let name) where name.isEmpty: out.append("hash_on_header must name a header")
             case .cookie(let name) where name.isEmpty: out.append("hash_on_cookie must name a cookie")
             case .queryArg(let name) where name.isEmpty: out.append("hash_on_query_arg must name a query argument")
+            case .uriCapture(let name) where name.isEmpty: out.append("hash_on_uri_capture must name a group")
             default: break
             }
         }
@@ -122,10 +126,11 @@ public struct UpstreamSettings: Sendable, Hashable {
         cookie: (String) -> Substring?,
         path: Substring?,
         queryArg: (String) -> Substring?,
-        consumer: Substring? = nil
+        consumer: Substring? = nil,
+        uriCapture: (String) -> Substring? = { _ in nil }
     ) -> HashKey? {
         Self.hashKey(on: hashOn, fallback: hashFallback, clientIP: clientIP, header: header, cookie: cookie,
-                     path: path, queryArg: queryArg, consumer: consumer)
+                     path: path, queryArg: queryArg, consumer: consumer, uriCapture: uriCapture)
     }
 
     /// The same for a router that keeps only the two inputs. The client's address is always there, so with
@@ -138,7 +143,8 @@ public struct UpstreamSettings: Sendable, Hashable {
         cookie: (String) -> Substring?,
         path: Substring?,
         queryArg: (String) -> Substring?,
-        consumer: Substring? = nil
+        consumer: Substring? = nil,
+        uriCapture: (String) -> Substring? = { _ in nil }
     ) -> HashKey? {
         func key(_ input: HashInput) -> HashKey? {
             switch input {
@@ -149,6 +155,7 @@ public struct UpstreamSettings: Sendable, Hashable {
             case .path: return path.map { HashKey($0) }
             case .queryArg(let name): return queryArg(name).map { HashKey($0) }
             case .consumer: return consumer.map { HashKey($0) }
+            case .uriCapture(let name): return uriCapture(name).map { HashKey($0) }
             }
         }
         return key(hashOn) ?? key(hashFallback)

@@ -102,10 +102,6 @@ public struct Upstream: Sendable, Hashable, Identifiable {
             && hashOn != .uriCapture {
             issues.append(.error(.invalid, joinPath(base, "hash_fallback"), "must differ from hash_on"))
         }
-        for (field, input) in [("hash_on", hashOn), ("hash_fallback", hashFallback)] where input == .uriCapture {
-            issues.append(.warning(.ignored, joinPath(base, field),
-                                   "uri_capture is not supported by Switchyard: it gives no hash key"))
-        }
         if hashOn != .none && algorithm != .consistentHashing {
             issues.append(.warning(.ignored, joinPath(base, "hash_on"),
                                    "only used with algorithm \"consistent-hashing\""))
