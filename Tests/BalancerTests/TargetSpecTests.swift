@@ -35,17 +35,18 @@ import Testing
     }
 
     @Test func hashKeyUsesFallbackWhenPrimaryIsAbsent() {
-        let settings = UpstreamSettings(algorithm: .consistentHashing, hashOn: .header("x-user"), hashFallback: .ip)
         let client = ip("192.0.2.7")
-        let withHeader = settings.hashKey(clientIP: client, header: { $0 == "x-user" ? "alice" : nil },
-                                          cookie: { _ in nil }, path: "/a", queryArg: { _ in nil })
-        #expect(withHeader == HashKey("alice"))
-        let without = settings.hashKey(clientIP: client, header: { _ in nil },
-                                       cookie: { _ in nil }, path: "/a", queryArg: { _ in nil })
-        #expect(without == HashKey(ip: client))
-        let none = UpstreamSettings(hashOn: .none).hashKey(clientIP: client, header: { _ in "x" },
-                                                           cookie: { _ in "y" }, path: "/", queryArg: { _ in nil })
-        #expect(none == nil)
+        func key(on: UpstreamSettings.HashInput, fallback: UpstreamSettings.HashInput,
+                 header: String?, consumer: Substring? = nil) -> HashKey? {
+            UpstreamSettings.hashKey(on: on, fallback: fallback, clientIP: client,
+                                     header: { $0 == "x-user" ? header.map { Substring($0) } : nil },
+                                     cookie: { _ in "y" }, path: "/a", queryArg: { _ in nil }, consumer: consumer)
+        }
+        #expect(key(on: .header("x-user"), fallback: .ip, header: "alice") == HashKey("alice"))
+        #expect(key(on: .header("x-user"), fallback: .ip, header: nil) == HashKey(ip: client))
+        #expect(key(on: .none, fallback: .none, header: "x") == nil)
+        #expect(key(on: .consumer, fallback: .path, header: nil, consumer: "c-1") == HashKey("c-1"))
+        #expect(key(on: .consumer, fallback: .path, header: nil) == HashKey("/a"))
     }
 
     @Test func hashOnIPNeverFallsBackWhileTheClientAddressIsKnown() {

@@ -52,6 +52,26 @@ struct ConsistentHashingEndToEndTests {
         return response.header("x-backend") ?? "?"
     }
 
+    /// Sends each key's requests, each on a new connection: all of a key's must reach the backend its first
+    /// one reached, and the keys together must reach more than one backend.
+    static func expectSticky(_ port: Int, _ requestsByKey: [[String]],
+                             sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var seen: Set<String> = []
+        for requests in requestsByKey {
+            guard let firstRequest = requests.first else { continue }
+            let first = try backend(port, firstRequest)
+            seen.insert(first)
+            for request in requests.dropFirst() {
+                #expect(try backend(port, request) == first, "moved: \(request)", sourceLocation: sourceLocation)
+            }
+        }
+        #expect(seen.count >= 2, "\(requestsByKey.count) keys all on \(seen)", sourceLocation: sourceLocation)
+    }
+
+    static func get(_ target: String, _ headers: String = "") -> String {
+        "GET \(target) HTTP/1.1\r\nHost: a\r\n\(headers)Connection: close\r\n\r\n"
+    }
+
     @Test("hash_on header: a key always reaches the same backend, keys spread over several, and a request without the header falls back to the client's address")
     func header() async throws {
         let (node, port, backends) = try await Self.start("""
@@ -59,16 +79,9 @@ struct ConsistentHashingEndToEndTests {
                 hash_on_header: x-user
                 hash_fallback: ip
             """)
-        for user in 0..<12 {
-            let request = "GET /hello HTTP/1.1\r\nHost: a\r\nX-User: user-\(user)\r\nConnection: close\r\n\r\n"
-            let first = try Self.backend(port, request)
-            for _ in 0..<3 { #expect(try Self.backend(port, request) == first, "user-\(user) moved") }
-        }
-        var seen: Set<String> = []
-        for user in 0..<30 {
-            seen.insert(try Self.backend(port, "GET / HTTP/1.1\r\nHost: a\r\nX-User: u\(user)\r\nConnection: close\r\n\r\n"))
-        }
-        #expect(seen.count >= 2, "30 keys all on \(seen)")
+        try Self.expectSticky(port, (0..<12).map { user in
+            ["/hello", "/a", "/b", "/"].map { Self.get($0, "X-User: user-\(user)\r\n") }
+        })
         let anonymous = "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
         let byAddress = try Self.backend(port, anonymous)
         for _ in 0..<5 { #expect(try Self.backend(port, anonymous) == byAddress) }
@@ -101,13 +114,7 @@ struct ConsistentHashingEndToEndTests {
              (0..<8).map { "GET /x?a=1&tenant=t\($0) HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" }),
         ] {
             let (node, port, backends) = try await Self.start(hashing)
-            var seen: Set<String> = []
-            for request in requests {
-                let first = try Self.backend(port, request)
-                seen.insert(first)
-                for _ in 0..<2 { #expect(try Self.backend(port, request) == first, "\(hashing): \(request)") }
-            }
-            #expect(seen.count >= 2, "\(hashing): 8 keys all on \(seen)")
+            try Self.expectSticky(port, requests.map { [$0, $0, $0] })
             if hashing.contains("path") {
                 // The path is hashed as it is routed: normalized, so each pair names one resource and one backend
                 // (eight pairs agreeing by chance, with three backends, is a 1 in 6,561 event).
@@ -158,15 +165,10 @@ struct ConsistentHashingEndToEndTests {
                 hash_on: consumer
                 hash_fallback: ip
             """, routeLines: "        plugins:\n          - name: key-auth", trailer: "consumers:\n" + consumers)
-        var seen: Set<String> = []
-        for i in 0..<12 {
-            let request = "GET / HTTP/1.1\r\nHost: a\r\napikey: key-\(i)\r\nConnection: close\r\n\r\n"
-            let first = try Self.backend(port, request)
-            seen.insert(first)
-            for _ in 0..<3 { #expect(try Self.backend(port, request) == first, "user\(i) moved") }
-        }
         // Hashing on the one client address would put them all on one backend.
-        #expect(seen.count >= 2, "12 consumers all on \(seen)")
+        try Self.expectSticky(port, (0..<12).map { i in
+            ["/", "/a", "/b", "/c"].map { Self.get($0, "apikey: key-\(i)\r\n") }
+        })
         await Self.stop(node, backends)
     }
 
@@ -176,16 +178,9 @@ struct ConsistentHashingEndToEndTests {
                 hash_on: uri_capture
                 hash_on_uri_capture: id
             """, paths: #"["~/users/(?<id>\\d+)"]"#)
-        var seen: Set<String> = []
-        for id in 0..<12 {
-            let first = try Self.backend(port, "GET /users/\(id)/orders HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-            seen.insert(first)
-            for page in ["profile", "cart?x=1", ""] {
-                let request = "GET /users/\(id)/\(page) HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
-                #expect(try Self.backend(port, request) == first, "user \(id) moved on /\(page)")
-            }
-        }
-        #expect(seen.count >= 2, "12 ids all on \(seen)")
+        try Self.expectSticky(port, (0..<12).map { id in
+            ["orders", "profile", "cart?x=1", ""].map { Self.get("/users/\(id)/\($0)") }
+        })
         await Self.stop(node, backends)
     }
 }

@@ -118,23 +118,9 @@ public struct UpstreamSettings: Sendable, Hashable {
         return out
     }
 
-    /// The hash key of one request: `hashOn`, else `hashFallback`, else nil (consistent hashing then
-    /// spreads the request like round-robin). The closures read the request; they do not escape.
-    public func hashKey(
-        clientIP: IPAddress?,
-        header: (String) -> Substring?,
-        cookie: (String) -> Substring?,
-        path: Substring?,
-        queryArg: (String) -> Substring?,
-        consumer: Substring? = nil,
-        uriCapture: (String) -> Substring? = { _ in nil }
-    ) -> HashKey? {
-        Self.hashKey(on: hashOn, fallback: hashFallback, clientIP: clientIP, header: header, cookie: cookie,
-                     path: path, queryArg: queryArg, consumer: consumer, uriCapture: uriCapture)
-    }
-
-    /// The same for a router that keeps only the two inputs. The client's address is always there, so with
-    /// `hashOn: .ip` the fallback is never used.
+    /// The hash key of one request: `hashOn`'s input, else `hashFallback`'s, else nil (consistent hashing then
+    /// spreads the request like round-robin). The closures read the request; they do not escape. The client's
+    /// address is always there, so with `hashOn: .ip` the fallback is never used.
     public static func hashKey(
         on hashOn: HashInput,
         fallback hashFallback: HashInput,
