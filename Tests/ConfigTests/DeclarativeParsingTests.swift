@@ -222,6 +222,26 @@ struct DeclarativeParsingTests {
         #expect(loaded.config.upstreams[0].hashOnURICapture == "id")
     }
 
+    @Test func aHashCookieNameAndPathThatWouldBreakTheSetCookieLineAreRefused() throws {
+        for (name, path, field) in [("bad name", "/", "hash_on_cookie"), ("ok", "/a;Secure", "hash_on_cookie_path"),
+                                    ("ok", "/a b", "hash_on_cookie_path"), ("ok", "a", "hash_on_cookie_path")] {
+            let text = """
+            {"_format_version": "3.0", "upstreams": [{"name": "u.upstream", "algorithm": "consistent-hashing",
+             "hash_on": "cookie", "hash_on_cookie": "\(name)", "hash_on_cookie_path": "\(path)"}]}
+            """
+            #expect(throws: ConfigError.self, "\(name) \(path)") { try DeclarativeConfig.parse(text) }
+            do {
+                _ = try DeclarativeConfig.parse(text)
+            } catch {
+                #expect(error.issues.contains { $0.path == "upstreams[0].\(field)" }, "\(error.issues)")
+            }
+        }
+        #expect(try DeclarativeConfig.parse("""
+        {"_format_version": "3.0", "upstreams": [{"name": "u.upstream", "algorithm": "consistent-hashing",
+         "hash_on": "cookie", "hash_on_cookie": "affinity", "hash_on_cookie_path": "/shop/v1"}]}
+        """).warnings.isEmpty)
+    }
+
     @Test func quotedAndUnquotedScalarsInStringFields() throws {
         let c = try DeclarativeConfig.parse("""
         _format_version: 3.0

@@ -106,8 +106,18 @@ public struct Upstream: Sendable, Hashable, Identifiable {
             issues.append(.warning(.ignored, joinPath(base, "hash_on"),
                                    "only used with algorithm \"consistent-hashing\""))
         }
+        // Both go into a `Set-Cookie` line when a client lacks the cookie: a cookie name is a token, and the
+        // path must not end the attribute or the line.
+        if let cookie = hashOnCookie, !cookie.isEmpty, !Validate.isToken(cookie) {
+            issues.append(.error(.invalid, joinPath(base, "hash_on_cookie"),
+                                 "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~), got \"\(cookie)\""))
+        }
         if !hashOnCookiePath.hasPrefix("/") {
             issues.append(.error(.invalid, joinPath(base, "hash_on_cookie_path"), "must start with \"/\""))
+        } else if hashOnCookiePath.contains(";") {
+            issues.append(.error(.invalid, joinPath(base, "hash_on_cookie_path"), "must not contain \";\""))
+        } else {
+            issues += Validate.servicePath(hashOnCookiePath, at: joinPath(base, "hash_on_cookie_path"))
         }
         if let hostHeader {
             issues += Validate.host(hostHeader, at: joinPath(base, "host_header"))
