@@ -47,12 +47,9 @@ extension ProxyConnectionHandler {
         var out = responseBuffer.take() ?? context.channel.allocator.buffer(capacity: 1024)
         out.clear()
         // Lines the route adds are short (a cookie); a head that outgrows the estimate is measured again.
-        if let added = exchange.responseHeaders {
-            out.writeHead(RelayedResponseHead(head: head, added: added, tail: tail),
-                          estimate: head.bytes.readableBytes + tail.readableBytes + 256)
-        } else {
-            out.writeHead(RelayedResponseHead(head: head, tail: tail), estimate: head.bytes.readableBytes + tail.readableBytes)
-        }
+        let added = exchange.responseHeaders
+        out.writeHead(RelayedResponseHead(head: head, added: added, tail: tail),
+                      estimate: head.bytes.readableBytes + tail.readableBytes + (added == nil ? 0 : 256))
         heldHead = out
         clientFlushNeeded = true
         if head.framing == .tunnel {

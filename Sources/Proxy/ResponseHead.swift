@@ -46,8 +46,8 @@ struct ResponseFramingError: Error, Equatable, CustomStringConvertible {
 /// own ending (`tail`: its `Connection` line and the empty line) in place of the final CRLF.
 struct RelayedResponseHead: HeadRendering {
     let head: ResponseHead
-    /// Lines the route adds to a final response, after the upstream's and before the tail.
-    var added: [(name: String, value: String)] = []
+    /// Lines the route adds to a final response, after the upstream's and before the tail; usually none.
+    var added: [(name: String, value: String)]? = nil
     let tail: ByteBuffer
 
     func render<Output: HeadOutput>(into out: inout Output) {
@@ -64,7 +64,7 @@ struct RelayedResponseHead: HeadRendering {
                 out.append(UnsafeRawBufferPointer(rebasing: bytes[cursor..<headLength]))
             }
         }
-        for (name, value) in added {
+        for (name, value) in added ?? [] {
             out.append(name)
             out.append(": ")
             out.append(value)
