@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "CFDPassing"),
         // The Swift runtime's exclusivity-check switch, which a node turns off at start (ExclusivityChecks).
         .target(name: "CSwiftRuntime"),
+        // epoll, eventfd and accept4 for the proxy's own event loop (Proxy/Direct).
+        .target(name: "CDirectIO"),
         // Pure
         .target(name: "DNSWire"),
         .target(name: "Balancer", dependencies: [
@@ -56,7 +58,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Proxy", dependencies: [
-            "Balancer", "DNSWire",
+            "Balancer", "DNSWire", "CDirectIO",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CDirectIO
 import NIOCore
 
 /// A listening TCP socket opened by hand instead of by `ServerBootstrap.bind`, so the proxy knows its file

@@ -406,23 +406,31 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let address = pool.address
         let tls = pool.tls
         if granted { pool.grantedConnectionStarted() } else { pool.connectionStarted() }
-        ClientBootstrap(group: context.eventLoop)
-            .connectTimeout(service.connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let pipeline = channel.pipeline.syncOperations
-                    // With TLS the request is written at once and held by the TLS handler until the handshake
-                    // completes; a failed handshake reaches UpstreamConnection.errorCaught as a 502.
-                    if let tls { try pipeline.addHandler(tls.makeHandler()) }
-                    try pipeline.addHandler(UpstreamConnection(address: address))
+        let connection: EventLoopFuture<any Channel>
+        if let direct = context.eventLoop as? DirectEventLoop {
+            connection = DirectSocketChannel.connect(to: target, on: direct, timeout: service.connectTimeout) { channel in
+                let pipeline = channel.pipeline.syncOperations
+                if let tls { try pipeline.addHandler(tls.makeHandler()) }
+                try pipeline.addHandler(UpstreamConnection(address: address))
+            }
+        } else {
+            connection = ClientBootstrap(group: context.eventLoop)
+                .connectTimeout(service.connectTimeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let pipeline = channel.pipeline.syncOperations
+                        // With TLS the request is written at once and held by the TLS handler until the handshake
+                        // completes; a failed handshake reaches UpstreamConnection.errorCaught as a 502.
+                        if let tls { try pipeline.addHandler(tls.makeHandler()) }
+                        try pipeline.addHandler(UpstreamConnection(address: address))
+                    }
                 }
-            }
-            .connect(to: target)
-            .assumeIsolated()
-            .whenComplete { [self] result in
-                self.connected(result, pool: pool, serial: serial)
-            }
+                .connect(to: target)
+        }
+        connection.assumeIsolated().whenComplete { [self] result in
+            self.connected(result, pool: pool, serial: serial)
+        }
     }
 
     func connected(_ result: Result<any Channel, any Error>, pool: UpstreamPool, serial: Int) {

@@ -41,6 +41,8 @@ public final class ProxyServer: Sendable {
         public var accessLog: AccessLog? = nil
         /// Receives finished requests in batches (metrics); nil when off.
         public var observer: (any RequestObserver)? = nil
+        /// Which event loops run the client and upstream sockets (`SWITCHYARD_PROXY_ENGINE`, default `direct`).
+        public var engine: ProxyEngine = .fromEnvironment
 
         public init(
             host: String = "0.0.0.0",
@@ -66,12 +68,20 @@ public final class ProxyServer: Sendable {
     }
 
     private struct Running: Sendable {
-        var group: MultiThreadedEventLoopGroup
-        var channels: [any Channel]
-        /// The listening descriptors, owned by `channels` (valid while they are open).
+        var engine: Engine
+        /// The listening descriptors, in `settings.listeners` order (owned by the server while it runs).
         var descriptors: [CInt]
+        var ports: [Int]
         var accepting = true
         var loops: [NIOLoopBound<LoopContext>]
+    }
+
+    /// Who runs the sockets: the proxy's own loops (the default), or SwiftNIO's.
+    private enum Engine: Sendable {
+        /// `DirectEventLoop`s, each with one `DirectListener` per listening socket.
+        case direct([DirectEventLoop], [NIOLoopBound<[DirectListener]>])
+        /// NIO's `MultiThreadedEventLoopGroup` with one `ServerBootstrap` channel per listening socket.
+        case nio(MultiThreadedEventLoopGroup, [any Channel])
     }
 
     public let settings: Settings
@@ -116,84 +126,140 @@ public final class ProxyServer: Sendable {
         guard running.withLockedValue({ $0 == nil }) else {
             throw ChannelError.inappropriateOperationForState
         }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.workers)
-        var loops: [NIOLoopBound<LoopContext>] = []
-        var statistics: [LoopStatistics] = []
-        var index = 0
-        for eventLoop in group.makeIterator() {
-            let i = index
-            let shared = self.shared
-            let counters = LoopStatistics()
-            statistics.append(counters)
-            let bound = try await eventLoop.submit {
-                let context = LoopContext(index: i, eventLoop: eventLoop, shared: shared, statistics: counters)
-                context.startSweeping()
-                return NIOLoopBound(context, eventLoop: eventLoop)
-            }.get()
-            loops.append(bound)
-            index += 1
-        }
-        var byLoop: [ObjectIdentifier: NIOLoopBound<LoopContext>] = [:]
-        for bound in loops { byLoop[ObjectIdentifier(bound.eventLoop)] = bound }
-        let contexts = byLoop
-        let shared = self.shared
-        var channels: [any Channel] = []
+        // The listening sockets first: nothing runs yet if one cannot be had.
         var descriptors: [CInt] = []
-        for (position, listener) in settings.listeners.enumerated() {
-            let tls = listener.tls
-            let bootstrap = ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: settings.backlog)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        guard let loop = contexts[ObjectIdentifier(channel.eventLoop)]?.value else {
-                            throw ChannelError.ioOnClosedChannel
-                        }
-                        let limits = shared.configuration.load(ordering: .acquiring).limits
-                        try ProxyServer.configureClientPipeline(channel, loop: loop, limits: limits, tls: tls)
-                    }
-                }
-            do {
-                let handedOver = unused.removeValue(forKey: position)
-                let fd: CInt
-                if let handedOver {
+        do {
+            for (position, listener) in settings.listeners.enumerated() {
+                if let handedOver = unused.removeValue(forKey: position) {
                     guard ListenSocket.isListening(handedOver) else {
                         ListenSocket.close(handedOver)
                         throw IOError(errnoCode: ENOTSOCK, reason: "handed-over socket for \(listener.host):\(listener.port) is not listening")
                     }
-                    fd = handedOver
+                    descriptors.append(handedOver)
                 } else {
-                    fd = try ListenSocket.open(host: listener.host, port: listener.port, backlog: settings.backlog)
+                    descriptors.append(try ListenSocket.open(host: listener.host, port: listener.port, backlog: settings.backlog))
                 }
-                let channel: any Channel
-                do {
-                    channel = try await bootstrap.withBoundSocket(fd).get()
-                } catch {
-                    ListenSocket.close(fd)
-                    throw error
-                }
-                channels.append(channel)
-                descriptors.append(fd)
-                let port = channel.localAddress?.port ?? listener.port
-                shared.logger.info("proxy listening", metadata: [
-                    "address": "\(listener.host):\(port)", "tls": "\(tls != nil)", "workers": "\(settings.workers)",
-                    "socket": "\(handedOver == nil ? "bound" : "handed over")",
-                ])
-            } catch {
-                for channel in channels { try? await channel.close() }
-                try? await group.shutdownGracefully()
-                throw error
             }
+        } catch {
+            for fd in descriptors { ListenSocket.close(fd) }
+            throw error
         }
-        let port = channels[0].localAddress?.port ?? settings.port
-        shared.listenPort.store(port, ordering: .releasing)
-        let bound = channels
-        let owned = descriptors
-        running.withLockedValue { $0 = Running(group: group, channels: bound, descriptors: owned, loops: loops) }
+        let ports = zip(settings.listeners, descriptors).map { listener, fd in
+            DirectSocket.localAddress(fd)?.port ?? listener.port
+        }
+        let running: Running
+        do {
+            switch settings.engine {
+            case .direct: running = try await startDirect(descriptors: descriptors, ports: ports)
+            case .nio: running = try await startNIO(descriptors: descriptors, ports: ports)
+            }
+        } catch {
+            for fd in descriptors { ListenSocket.close(fd) }
+            throw error
+        }
+        for (position, listener) in settings.listeners.enumerated() {
+            shared.logger.info("proxy listening", metadata: [
+                "address": "\(listener.host):\(ports[position])", "tls": "\(listener.tls != nil)",
+                "workers": "\(settings.workers)", "engine": "\(settings.engine)",
+                "socket": "\(inherited[position] == nil ? "bound" : "handed over")",
+            ])
+        }
+        shared.listenPort.store(ports[0], ordering: .releasing)
+        self.running.withLockedValue { $0 = running }
+        return ports[0]
+    }
+
+    /// One `LoopContext` per loop, made on the loop.
+    private func makeContexts(_ loops: [any EventLoop]) async throws -> [NIOLoopBound<LoopContext>] {
+        var contexts: [NIOLoopBound<LoopContext>] = []
+        var statistics: [LoopStatistics] = []
+        for (index, eventLoop) in loops.enumerated() {
+            let shared = self.shared
+            let counters = LoopStatistics()
+            statistics.append(counters)
+            contexts.append(try await eventLoop.submit {
+                let context = LoopContext(index: index, eventLoop: eventLoop, shared: shared, statistics: counters)
+                context.startSweeping()
+                return NIOLoopBound(context, eventLoop: eventLoop)
+            }.get())
+        }
         let started = statistics
         loopStatistics.withLockedValue { $0 = started }
-        return port
+        return contexts
+    }
+
+    private func startDirect(descriptors: [CInt], ports: [Int]) async throws -> Running {
+        var loops: [DirectEventLoop] = []
+        do {
+            for index in 0..<settings.workers { loops.append(try DirectEventLoop(index: index)) }
+        } catch {
+            for loop in loops { try? await loop.shutdownGracefully() }
+            throw error
+        }
+        do {
+            let contexts = try await makeContexts(loops)
+            var listeners: [NIOLoopBound<[DirectListener]>] = []
+            for (loop, context) in zip(loops, contexts) {
+                let shared = self.shared
+                let endpoints = Array(zip(settings.listeners.map(\.tls), descriptors))
+                listeners.append(try await loop.submit {
+                    let loopContext = context.value
+                    let started = try endpoints.map { tls, fd in
+                        let listener = DirectListener(fd: fd, loop: loop, logger: shared.logger) { channel in
+                            let limits = shared.configuration.load(ordering: .acquiring).limits
+                            try ProxyServer.configureClientPipeline(channel, loop: loopContext, limits: limits, tls: tls)
+                        }
+                        try listener.start()
+                        return listener
+                    }
+                    return NIOLoopBound(started, eventLoop: loop)
+                }.get())
+            }
+            return Running(engine: .direct(loops, listeners), descriptors: descriptors, ports: ports, loops: contexts)
+        } catch {
+            for loop in loops { try? await loop.shutdownGracefully() }
+            throw error
+        }
+    }
+
+    private func startNIO(descriptors: [CInt], ports: [Int]) async throws -> Running {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.workers)
+        do {
+            let contexts = try await makeContexts(Array(group.makeIterator()))
+            var byLoop: [ObjectIdentifier: NIOLoopBound<LoopContext>] = [:]
+            for bound in contexts { byLoop[ObjectIdentifier(bound.eventLoop)] = bound }
+            let lookup = byLoop
+            let shared = self.shared
+            var channels: [any Channel] = []
+            for (listener, fd) in zip(settings.listeners, descriptors) {
+                let tls = listener.tls
+                let bootstrap = ServerBootstrap(group: group)
+                    .serverChannelOption(.backlog, value: settings.backlog)
+                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            guard let loop = lookup[ObjectIdentifier(channel.eventLoop)]?.value else {
+                                throw ChannelError.ioOnClosedChannel
+                            }
+                            let limits = shared.configuration.load(ordering: .acquiring).limits
+                            try ProxyServer.configureClientPipeline(channel, loop: loop, limits: limits, tls: tls)
+                        }
+                    }
+                // NIO's channel owns a duplicate: the server keeps `fd` itself, as with the direct engine.
+                let duplicate = dup(fd)
+                guard duplicate >= 0 else { throw IOError(errnoCode: errno, reason: "dup") }
+                do {
+                    channels.append(try await bootstrap.withBoundSocket(duplicate).get())
+                } catch {
+                    ListenSocket.close(duplicate)
+                    throw error
+                }
+            }
+            return Running(engine: .nio(group, channels), descriptors: descriptors, ports: ports, loops: contexts)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
     }
 
     static func configureClientPipeline(_ channel: any Channel, loop: LoopContext, limits: ProxyLimits,
@@ -205,12 +271,12 @@ public final class ProxyServer: Sendable {
 
     /// The bound port of the first listener while running.
     public var port: Int? {
-        running.withLockedValue { $0?.channels.first?.localAddress?.port }
+        running.withLockedValue { $0?.ports.first }
     }
 
     /// The bound port of every listener, in `settings.listeners` order (empty when stopped).
     public var ports: [Int] {
-        running.withLockedValue { $0?.channels.compactMap { $0.localAddress?.port } ?? [] }
+        running.withLockedValue { $0?.ports ?? [] }
     }
 
     /// The listening sockets while accepting, in `settings.listeners` order, for handing over to the process that
@@ -225,12 +291,22 @@ public final class ProxyServer: Sendable {
     /// Stops accepting new connections; connections already open go on. The sockets close in this process only:
     /// a process they were handed to keeps accepting on them, and clients waiting in the backlog are its.
     public func stopAccepting() async {
-        let channels = running.withLockedValue { state -> [any Channel] in
-            guard state?.accepting == true else { return [] }
+        let stopping = running.withLockedValue { state -> (Engine, [CInt])? in
+            guard let current = state, current.accepting else { return nil }
             state?.accepting = false
-            return state?.channels ?? []
+            return (current.engine, current.descriptors)
         }
-        for channel in channels { try? await channel.close() }
+        guard let (engine, descriptors) = stopping else { return }
+        switch engine {
+        case .direct(let loops, let listeners):
+            // Every loop leaves the sockets before they close, so none accepts on a descriptor reused meanwhile.
+            for (loop, bound) in zip(loops, listeners) {
+                try? await loop.submit { for listener in bound.value { listener.stop() } }.get()
+            }
+        case .nio(_, let channels):
+            for channel in channels { try? await channel.close() }
+        }
+        for fd in descriptors { ListenSocket.close(fd) }
     }
 
     /// Stops accepting, lets requests in progress finish (up to `grace`), then closes everything. Keep-alive
@@ -272,7 +348,12 @@ public final class ProxyServer: Sendable {
                 loop.closeIdleUpstreams()
             }.get()
         }
-        try await state.group.shutdownGracefully()
+        switch state.engine {
+        case .direct(let loops, _):
+            for loop in loops { try await loop.shutdownGracefully() }
+        case .nio(let group, _):
+            try await group.shutdownGracefully()
+        }
         return open
     }
 

@@ -19,17 +19,10 @@ struct RequestFacts {
     /// Set when the request must be refused with 400 and the connection closed.
     var invalid: String? = nil
 
-    private init() {}
+    /// Empty: `read` fills it where it is stored (the request head), so no string is copied.
+    init() {}
 
-    init(_ headers: RequestHeaders) {
-        // Filled in a local the closure borrows, then moved into `self`: a closure that captured `self` in the
-        // initializer made a copy of every field.
-        var facts = RequestFacts()
-        headers.bytes.withUnsafeReadableBytes { bytes in facts.read(bytes, headers.fields) }
-        self = facts
-    }
-
-    private mutating func read(_ bytes: UnsafeRawBufferPointer, _ fields: [RequestHeaders.Field]) {
+    mutating func read(_ bytes: UnsafeRawBufferPointer, _ fields: [RequestHeaders.Field]) {
         var sawTransferEncoding = false
         var traceParents = 0
         for field in fields {

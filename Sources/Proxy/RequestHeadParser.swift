@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOHTTP1
 
@@ -77,13 +80,16 @@ struct RequestHeadParser {
             let target = UnsafeRawBufferPointer(rebasing: raw[(scan.target.lowerBound - scan.skipped)..<(scan.target.upperBound - scan.skipped)])
             return (Self.method(methodBytes), String(decoding: target, as: UTF8.self))
         }
-        var facts = RequestFacts(headers)
-        if scan.minorVersion == 0 && facts.chunked && facts.invalid == nil {
+        // The facts are read straight into the head: building them apart and storing them copied every string.
+        var head = RequestHead(method: method, uri: uri, minorVersion: scan.minorVersion, headers: headers,
+                               facts: RequestFacts())
+        headers.bytes.withUnsafeReadableBytes { bytes in head.facts.read(bytes, headers.fields) }
+        if scan.minorVersion == 0 && head.facts.chunked && head.facts.invalid == nil {
             // HTTP/1.0 has no transfer codings: a peer that ignores the header would read the body differently
             // (RFC 9112 §6.1 calls this faulty framing).
-            facts.invalid = "Transfer-Encoding in an HTTP/1.0 request"
+            head.facts.invalid = "Transfer-Encoding in an HTTP/1.0 request"
         }
-        return RequestHead(method: method, uri: uri, minorVersion: scan.minorVersion, headers: headers, facts: facts)
+        return head
     }
 
     struct Scan {
@@ -175,14 +181,23 @@ struct RequestHeadParser {
             while i < count && (bytes[i] == UInt8(ascii: " ") || bytes[i] == UInt8(ascii: "\t")) { i += 1 }
             let valueStart = i
             var valueEnd = i
-            while i < count {
-                let byte = bytes[i]
-                if byte == UInt8(ascii: "\r") { break }
-                guard HeadScan.isFieldByte(byte) else {
-                    throw byte == UInt8(ascii: "\n") ? .malformed("bare LF in request head") : .malformed("invalid byte in header value")
+            if let cr = Self.index(of: UInt8(ascii: "\r"), in: bytes, from: i), HeadScan.allFieldBytes(bytes, i, cr) {
+                // The usual case, checked eight bytes at a time; anything odd takes the loop below for its error.
+                valueEnd = cr
+                while valueEnd > valueStart && (bytes[valueEnd - 1] == UInt8(ascii: " ") || bytes[valueEnd - 1] == UInt8(ascii: "\t")) {
+                    valueEnd -= 1
                 }
-                i += 1
-                if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") { valueEnd = i }
+                i = cr
+            } else {
+                while i < count {
+                    let byte = bytes[i]
+                    if byte == UInt8(ascii: "\r") { break }
+                    guard HeadScan.isFieldByte(byte) else {
+                        throw byte == UInt8(ascii: "\n") ? .malformed("bare LF in request head") : .malformed("invalid byte in header value")
+                    }
+                    i += 1
+                    if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") { valueEnd = i }
+                }
             }
             guard i + 1 < count else { return nil }
             guard bytes[i + 1] == UInt8(ascii: "\n") else { throw .malformed("bare CR in request head") }
@@ -194,6 +209,14 @@ struct RequestHeadParser {
                 nameStart: Int32(nameStart), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart),
                 valueEnd: Int32(valueEnd), lineEnd: Int32(i)))
         }
+    }
+
+    /// Index of the first `byte` at or after `from`, or nil. libc's `memchr` looks at many bytes per step.
+    @inline(__always)
+    private static func index(of byte: UInt8, in bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
+        guard from < bytes.count, let base = bytes.baseAddress,
+              let found = memchr(base + from, CInt(byte), bytes.count - from) else { return nil }
+        return base.distance(to: UnsafeRawPointer(found))
     }
 
     /// More bytes are needed to finish the request line: fine unless the line is already too long.

@@ -73,14 +73,19 @@ import TestSupport
             #expect(ResponseFramer.isTokenByte(byte) == (isAlnum || tokenPunctuation.contains(byte)), "\(value)")
             let field = byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
             #expect(HeadScan.isFieldByte(byte) == field)
-            // One bad byte anywhere in a run is found, at every offset, whatever surrounds it.
-            for offset in [0, 7, 15, 16, 31] {
-                var line = [UInt8](repeating: UInt8(ascii: "a"), count: 40)
-                line[offset] = byte
-                let allField = line.withUnsafeBytes { HeadScan.allFieldBytes($0, 0, line.count) }
-                #expect(allField == field, "byte \(value) at \(offset)")
-                let skipped = line.withUnsafeBytes { HeadScan.allFieldBytes($0, offset + 1, line.count) }
-                #expect(skipped, "a byte outside the range is not looked at")
+            // One bad byte anywhere in a run is found, at every offset, whatever surrounds it: letters, obs-text
+            // (high bytes, which a word-at-a-time check must not mistake for controls), tabs and spaces.
+            for fill: UInt8 in [UInt8(ascii: "a"), 0x80, 0xFF, 0x09, 0x20, 0x7E] {
+                for offset in [0, 7, 8, 15, 16, 31, 39] {
+                    var line = [UInt8](repeating: fill, count: 40)
+                    line[offset] = byte
+                    let allField = line.withUnsafeBytes { HeadScan.allFieldBytes($0, 0, line.count) }
+                    #expect(allField == field, "byte \(value) at \(offset) among \(fill)")
+                    let skipped = line.withUnsafeBytes { HeadScan.allFieldBytes($0, offset + 1, line.count) }
+                    #expect(skipped, "a byte outside the range is not looked at")
+                    let unaligned = line.withUnsafeBytes { HeadScan.allFieldBytes($0, 1, line.count) }
+                    #expect(unaligned == (field || offset == 0), "byte \(value) at \(offset) from offset 1")
+                }
             }
         }
     }

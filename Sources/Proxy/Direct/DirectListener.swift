@@ -1,0 +1,77 @@
+import CDirectIO
+import Logging
+import NIOCore
+
+/// Accepts clients from one listening socket on one `DirectEventLoop`. Every worker loop has its own listener on
+/// the same socket (`EPOLLEXCLUSIVE`, so a new connection wakes one loop, not all), and a connection stays on the
+/// loop that accepted it, with its upstream connections: no thread hop, no handing over.
+final class DirectListener: DirectSelectable {
+    let fd: CInt
+    let loop: DirectEventLoop
+    private let logger: Logger
+    private let initialize: (DirectSocketChannel) throws -> Void
+    private var token: UInt64? = nil
+    private var stopped = false
+    private var resume: Scheduled<Void>? = nil
+
+    /// Accepted connections per readiness event, so one busy listener cannot hold the loop.
+    static let acceptsPerEvent = 16
+    /// How long accepting pauses when the process is out of descriptors or memory.
+    static let exhaustedPause = TimeAmount.milliseconds(100)
+
+    init(fd: CInt, loop: DirectEventLoop, logger: Logger, initialize: @escaping (DirectSocketChannel) throws -> Void) {
+        self.fd = fd
+        self.loop = loop
+        self.logger = logger
+        self.initialize = initialize
+    }
+
+    /// Starts accepting (on the loop's thread).
+    func start() throws {
+        guard !stopped, token == nil else { return }
+        // Every loop waits on this socket; the ones that lose the race for a connection must not block in accept.
+        try DirectSocket.setNonBlocking(fd)
+        token = try loop.register(fd, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue, for: self)
+    }
+
+    /// Stops accepting (on the loop's thread). The socket stays open: its owner closes it once every loop stopped.
+    func stop() {
+        stopped = true
+        resume?.cancel()
+        resume = nil
+        if let token {
+            loop.deregister(fd, token: token)
+            self.token = nil
+        }
+    }
+
+    func ready(_ events: UInt32) {
+        for _ in 0..<Self.acceptsPerEvent {
+            switch DirectSocket.accept(fd) {
+            case .connection(let client, let remote):
+                DirectSocketChannel.accepted(fd: client, loop: loop, remote: remote, initialize: initialize)
+            case .none:
+                return
+            case .exhausted(let code):
+                logger.warning("accept paused: out of resources",
+                               metadata: ["error": "\(IOError(errnoCode: code, reason: "accept"))"])
+                pause()
+                return
+            case .failed(let code):
+                logger.warning("accept failed", metadata: ["error": "\(IOError(errnoCode: code, reason: "accept"))"])
+                return
+            }
+        }
+    }
+
+    private func pause() {
+        if let token {
+            loop.deregister(fd, token: token)
+            self.token = nil
+        }
+        resume = loop.assumeIsolated().scheduleTask(in: Self.exhaustedPause) { [self] in
+            self.resume = nil
+            try? self.start()
+        }
+    }
+}
