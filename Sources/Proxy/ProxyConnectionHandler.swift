@@ -24,7 +24,7 @@ import NIOPosix
 ///   closures only set fields of the log entry; calls that can re-enter the handler (writes, flushes, closes,
 ///   the selector, the pool) are made on values copied out first.
 /// The compiler's static exclusivity checks still apply.
-final class ProxyConnectionHandler: ChannelDuplexHandler {
+final class ProxyConnectionHandler: ChannelDuplexHandler, DirectReadGate {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -177,11 +177,17 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
+        if admitRead() { context.read() }
+    }
+
+    /// Whether the read the channel is about to issue goes ahead; if not, it is remembered and issued when the
+    /// pause ends (`resumeReadingIfPossible`). A `DirectSocketChannel` calls this without the pipeline.
+    func admitRead() -> Bool {
         if shouldPauseReading {
             readPending = true
-        } else {
-            context.read()
+            return false
         }
+        return true
     }
 
     var shouldPauseReading: Bool {
@@ -410,8 +416,13 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         if let direct = context.eventLoop as? DirectEventLoop {
             connection = DirectSocketChannel.connect(to: target, on: direct, timeout: service.connectTimeout) { channel in
                 let pipeline = channel.pipeline.syncOperations
-                if let tls { try pipeline.addHandler(tls.makeHandler()) }
-                try pipeline.addHandler(UpstreamConnection(address: address))
+                let upstream = UpstreamConnection(address: address)
+                if let tls {
+                    try pipeline.addHandler(tls.makeHandler())
+                } else {
+                    channel.readGate = upstream  // the only handler that sees reads
+                }
+                try pipeline.addHandler(upstream)
             }
         } else {
             connection = ClientBootstrap(group: context.eventLoop)

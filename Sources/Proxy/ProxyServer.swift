@@ -265,8 +265,13 @@ public final class ProxyServer: Sendable {
     static func configureClientPipeline(_ channel: any Channel, loop: LoopContext, limits: ProxyLimits,
                                         tls: ListenerTLS? = nil) throws {
         let sync = channel.pipeline.syncOperations
-        if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls.current)) }
-        try sync.addHandler(ProxyConnectionHandler(loop: loop, limits: limits, https: tls != nil))
+        let handler = ProxyConnectionHandler(loop: loop, limits: limits, https: tls != nil)
+        if let tls {
+            try sync.addHandler(NIOSSLServerHandler(context: tls.current))
+        } else if let direct = channel as? DirectSocketChannel {
+            direct.readGate = handler  // the only handler that sees reads
+        }
+        try sync.addHandler(handler)
     }
 
     /// The bound port of the first listener while running.

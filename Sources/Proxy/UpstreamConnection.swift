@@ -39,7 +39,7 @@ enum UpstreamFailure {
 /// `@exclusivity(unchecked)` on the stored properties, for the reason `ProxyConnectionHandler` gives: one thread
 /// touches them, and the only access that spans a call is `framer.next`/`endOfInput` (parsing, which calls out
 /// of nothing); the lessee is called only after it returned.
-final class UpstreamConnection: ChannelDuplexHandler {
+final class UpstreamConnection: ChannelDuplexHandler, DirectReadGate {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -220,11 +220,17 @@ final class UpstreamConnection: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
+        if admitRead() { context.read() }
+    }
+
+    /// Whether the read the channel is about to issue goes ahead; while paused it is remembered for
+    /// `resumeReading`. A `DirectSocketChannel` calls this without the pipeline.
+    func admitRead() -> Bool {
         if readPaused {
             readPending = true
-        } else {
-            context.read()
+            return false
         }
+        return true
     }
 
     // MARK: Timeouts

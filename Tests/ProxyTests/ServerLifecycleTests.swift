@@ -11,10 +11,12 @@ extension ProxyIntegrationTests {
     /// Many clients at once over several event loops, configuration reloads, and graceful stop.
     @Suite(.timeLimit(.minutes(1)))
     struct ServerLifecycleTests {
-        @Test func concurrentClientsOnTwoWorkersNeverSeeEachOthersBytes() async throws {
+        /// On both engines: the proxy's own loops (the default) and SwiftNIO's (`SWITCHYARD_PROXY_ENGINE=nio`).
+        @Test(arguments: ProxyEngine.allCases)
+        func concurrentClientsOnTwoWorkersNeverSeeEachOthersBytes(engine: ProxyEngine) async throws {
             let a = try await TestBackend.start(name: "a")
             let b = try await TestBackend.start(name: "b")
-            let proxy = try await ProxyHarness.start(addresses: [a.address, b.address], workers: 2)
+            let proxy = try await ProxyHarness.start(addresses: [a.address, b.address], workers: 2, engine: engine)
             defer { Task { await proxy.stop(); await a.stop(); await b.stop() } }
 
             let port = proxy.port

@@ -13,6 +13,12 @@ protocol DirectSelectable: AnyObject {
     func ready(_ events: UInt32)
 }
 
+/// A handler that decides whether each read its channel issues goes ahead (its `read(context:)` decision, asked
+/// by a `DirectSocketChannel` without walking the pipeline).
+protocol DirectReadGate: AnyObject {
+    func admitRead() -> Bool
+}
+
 /// One proxy worker thread: a level-triggered epoll loop that runs its sockets' I/O, its tasks and its timers.
 ///
 /// Why not SwiftNIO's `SelectableEventLoop`: the proxy's client and upstream sockets carry one small read and one
@@ -34,8 +40,15 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
     private let wakeFD: CInt
     private let thread = ManagedAtomic<UInt>(0)
     private let state = ManagedAtomic<Int>(State.running.rawValue)
-    /// Tasks from other threads.
-    private let remote = NIOLockedValueBox<[() -> Void]>([])
+    /// Tasks from other threads; `closed` once the loop's thread has ended.
+    private let remote = NIOLockedValueBox(RemoteTasks())
+    /// Runs, one at a time, the tasks that arrive after the loop's thread ended (see `enqueue`).
+    private let afterStop = NIOLock()
+
+    private struct RemoteTasks {
+        var tasks: [() -> Void] = []
+        var closed = false
+    }
     /// Set by whoever adds to `remote` (and wakes the loop if it was clear); cleared by the loop before it takes
     /// them, so the loop takes the lock only when there is something to take, and no wake-up is lost.
     private let remotePending = ManagedAtomic(false)
@@ -110,6 +123,7 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
         thread.load(ordering: .relaxed) == UInt(bitPattern: Int(bitPattern: pthread_self()))
     }
 
+    /// Runs `task` on the loop; after shutdown it is dropped, as no thread is left to run it.
     func execute(_ task: @escaping @Sendable () -> Void) {
         enqueue(task)
     }
@@ -118,12 +132,24 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
         enqueue(task)
     }
 
+    var isRunning: Bool { state.load(ordering: .acquiring) == State.running.rawValue }
+
     private func enqueue(_ task: @escaping () -> Void) {
         if inEventLoop {
             tasks.append(task)
             return
         }
-        remote.withLockedValue { $0.append(task) }
+        let accepted = remote.withLockedValue { remote -> Bool in
+            guard !remote.closed else { return false }
+            remote.tasks.append(task)
+            return true
+        }
+        guard accepted else {
+            // The thread is gone, but futures of this loop still hop here to run their callbacks (awaiting one
+            // from outside does): run the task now, one at a time, so nobody waits forever.
+            afterStop.withLock { task() }
+            return
+        }
         if !remotePending.exchange(true, ordering: .acquiringAndReleasing) { wake() }
     }
 
@@ -134,6 +160,10 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
 
     func submit<T>(_ task: @escaping @Sendable () throws -> T) -> EventLoopFuture<T> {
         let promise = makePromise(of: T.self)
+        guard isRunning else {
+            promise.fail(EventLoopError.shutdown)
+            return promise.futureResult
+        }
         enqueue {
             do { promise.assumeIsolatedUnsafeUnchecked().succeed(try task()) } catch { promise.fail(error) }
         }
@@ -142,6 +172,10 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
 
     func _submitIsolatedUnsafeUnchecked<T>(_ task: @escaping () throws -> T) -> EventLoopFuture<T> {
         let promise = makePromise(of: T.self)
+        guard isRunning else {
+            promise.fail(EventLoopError.shutdown)
+            return promise.futureResult
+        }
         enqueue {
             do { promise.assumeIsolatedUnsafeUnchecked().succeed(try task()) } catch { promise.fail(error) }
         }
@@ -306,8 +340,8 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
         if remotePending.load(ordering: .acquiring) {
             remotePending.store(false, ordering: .releasing)
             let taken = remote.withLockedValue { remote -> [() -> Void] in
-                defer { remote.removeAll(keepingCapacity: true) }
-                return remote
+                defer { remote.tasks.removeAll(keepingCapacity: true) }
+                return remote.tasks
             }
             for task in taken { task() }
         }
@@ -336,7 +370,17 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
         for _ in 0..<4 { runTasks() }
         for task in timers.removeAll() { task(false) }
         registrations.removeAll()
-        runTasks()
+        // The last tasks: from here on `enqueue` runs them on the caller's thread instead.
+        while true {
+            runTasks()
+            let last = remote.withLockedValue { remote -> [() -> Void] in
+                if remote.tasks.isEmpty && tasks.isEmpty { remote.closed = true }
+                defer { remote.tasks.removeAll() }
+                return remote.tasks
+            }
+            for task in last { task() }
+            if remote.withLockedValue({ $0.closed }) && tasks.isEmpty { break }
+        }
         _ = Glibc.close(wakeFD)
         _ = Glibc.close(epollFD)
         state.store(State.stopped.rawValue, ordering: .releasing)

@@ -60,6 +60,10 @@ final class DirectSocketChannel: Channel, ChannelCore, DirectSelectable, @unchec
     private var pendingBytes = 0
     private var inWriteLoop = false
     private var waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 32 * 1024, high: 64 * 1024)
+    /// The one handler of this pipeline that intercepts `read` (for back-pressure), asked directly instead of
+    /// walking the pipeline for every read: set only by code that builds a pipeline where no other handler
+    /// implements `read(context:)`. Cleared on close.
+    var readGate: (any DirectReadGate)? = nil
 
     private static let maxReadsPerEvent = 4
     private static let maxWriteVectors = 64
@@ -239,7 +243,10 @@ final class DirectSocketChannel: Channel, ChannelCore, DirectSelectable, @unchec
     }
 
     private func readIfNeeded() {
-        if isOpen && isActive && !readPending && autoRead && !inputClosed {
+        guard isOpen && isActive && !readPending && autoRead && !inputClosed else { return }
+        if let readGate {
+            if readGate.admitRead() { read0() }
+        } else {
             pipeline.syncOperations.read()
         }
     }
@@ -440,6 +447,7 @@ final class DirectSocketChannel: Channel, ChannelCore, DirectSelectable, @unchec
             break
         }
         isOpen = false
+        readGate = nil
         let wasActive = isActive
         active.store(false, ordering: .relaxed)
         if registered {

@@ -43,7 +43,8 @@ struct ProxyHarness {
         maxBodyBytes: Int64? = nil,
         workers: Int = 1,
         pool: PoolSettings = PoolSettings(),
-        accessLog: AccessLog? = nil
+        accessLog: AccessLog? = nil,
+        engine: ProxyEngine = .fromEnvironment
     ) async throws -> ProxyHarness {
         let selector = RecordingSelector(addresses: addresses)
         let service = ProxyService(
@@ -57,6 +58,7 @@ struct ProxyHarness {
         logger.logLevel = .critical
         var settings = ProxyServer.Settings(host: "127.0.0.1", port: 0, workers: workers, pool: pool)
         settings.accessLog = accessLog
+        settings.engine = engine
         let server = ProxyServer(settings: settings, configuration: configuration, logger: logger)
         let port = try await server.start()
         return ProxyHarness(server: server, port: port, selector: selector)
