@@ -57,8 +57,11 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
     // Loop thread only.
     private var tasks: [() -> Void] = []
     private var timers = TimerQueue()
-    private var registrations: [UInt64: any DirectSelectable] = [:]
-    private var nextToken: UInt64 = 1
+    /// What is registered, by slot; a token is the slot (plus one: 0 is the wake-up's) and the slot's
+    /// generation, so an event collected for something deregistered in the same round finds nothing.
+    private var registrations: [(any DirectSelectable)?] = []
+    private var generations: [UInt32] = []
+    private var freeSlots: [Int] = []
     /// The receive buffer every channel of this loop reads into (see `DirectSocketChannel.readFromSocket`).
     var receiveBuffer: ByteBuffer
     let allocator = ByteBufferAllocator()
@@ -274,15 +277,24 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
 
     /// Adds `fd` to the epoll set with `events`; returns the token that identifies it.
     func register(_ fd: CInt, events: UInt32, for selectable: any DirectSelectable) throws -> UInt64 {
-        let token = nextToken
-        nextToken &+= 1
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+        } else {
+            slot = registrations.count
+            registrations.append(nil)
+            generations.append(0)
+        }
+        let token = UInt64(generations[slot]) << 32 | UInt64(slot + 1)
         var event = epoll_event()
         event.events = events
         event.data.u64 = token
         guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
-            throw IOError(errnoCode: errno, reason: "epoll_ctl(ADD)")
+            let code = errno
+            freeSlots.append(slot)
+            throw IOError(errnoCode: code, reason: "epoll_ctl(ADD)")
         }
-        registrations[token] = selectable
+        registrations[slot] = selectable
         return token
     }
 
@@ -297,7 +309,20 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
     func deregister(_ fd: CInt, token: UInt64) {
         var event = epoll_event()
         _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, &event)
-        registrations.removeValue(forKey: token)
+        guard let slot = slot(of: token) else { return }
+        registrations[slot] = nil
+        generations[slot] &+= 1
+        freeSlots.append(slot)
+    }
+
+    /// The slot `token` names while it is still registered.
+    @inline(__always)
+    private func slot(of token: UInt64) -> Int? {
+        let slot = Int(truncatingIfNeeded: token & 0xFFFF_FFFF) - 1
+        guard slot >= 0, slot < registrations.count, generations[slot] == UInt32(truncatingIfNeeded: token >> 32) else {
+            return nil
+        }
+        return slot
     }
 
     // MARK: The loop
@@ -328,7 +353,7 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
                         _ = Glibc.read(wakeFD, &value, 8)
                         continue
                     }
-                    registrations[token]?.ready(ready)
+                    if let slot = slot(of: token) { registrations[slot]?.ready(ready) }
                 }
             }
             runTimers()
@@ -364,7 +389,7 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
 
     /// Closes whatever is still registered, fails the timers, runs the tasks left, and lets the thread end.
     private func shutDown() {
-        for selectable in registrations.values {
+        for selectable in registrations {
             (selectable as? DirectSocketChannel)?.close(promise: nil)
         }
         for _ in 0..<4 { runTasks() }

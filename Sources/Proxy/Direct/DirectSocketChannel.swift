@@ -266,6 +266,7 @@ final class DirectSocketChannel: Channel, ChannelCore, DirectSelectable, @unchec
     /// Writes the flushed entries until they are out or the socket would block (then waits for `EPOLLOUT`).
     private func writeFlushed() {
         guard !inWriteLoop, connecting == nil, isOpen else { return }
+        if flushed == 1 && writes.count == 1 && writeTheOnlyBuffer() { return }
         inWriteLoop = true
         var done: [EventLoopPromise<Void>] = []
         var failure: IOError? = nil
@@ -316,6 +317,38 @@ final class DirectSocketChannel: Channel, ChannelCore, DirectSelectable, @unchec
             outputClose = nil
             shutDownOutput(promise)
         }
+    }
+
+    /// The usual flush, one buffer: sent without copying the queue's entry. True when it went out whole; otherwise
+    /// what is left is back at the head of the queue for the general path.
+    private func writeTheOnlyBuffer() -> Bool {
+        var entry = writes.removeFirst()
+        let size = entry.buffer.readableBytes
+        let fd = self.fd
+        let written = entry.buffer.withUnsafeReadableBytes { bytes in
+            Glibc.send(fd, bytes.baseAddress, bytes.count, CInt(MSG_NOSIGNAL))
+        }
+        guard written == size else {
+            if written > 0 {
+                entry.buffer.moveReaderIndex(forwardBy: written)
+                pendingBytes -= written
+            }
+            writes.prepend(entry)
+            return false
+        }
+        flushed = 0
+        pendingBytes -= size
+        updateInterest()
+        if !isWritable && pendingBytes < waterMark.low {
+            writable.store(true, ordering: .relaxed)
+            pipeline.syncOperations.fireChannelWritabilityChanged()
+        }
+        entry.promise?.succeed(())
+        if isOpen, writes.isEmpty, case .some(let promise) = outputClose {
+            outputClose = nil
+            shutDownOutput(promise)
+        }
+        return true
     }
 
     /// One `sendmsg` over up to 64 flushed buffers; the byte count, or -1 with `errno` set.
