@@ -198,16 +198,19 @@ public final class ProxyServer: Sendable {
         }
         do {
             let contexts = try await makeContexts(loops)
+            let shared = self.shared
+            // adopters[loop][listener]: makes an accepted socket a client connection on that loop.
+            let adopters = zip(loops, contexts).map { loop, context in
+                settings.listeners.map { DirectAdopter(loop: loop, context: context, tls: $0.tls, shared: shared) }
+            }
+            let turn = ManagedAtomic(0)
             var listeners: [NIOLoopBound<[DirectListener]>] = []
-            for (loop, context) in zip(loops, contexts) {
-                let shared = self.shared
-                let endpoints = Array(zip(settings.listeners.map(\.tls), descriptors))
+            for loop in loops {
                 listeners.append(try await loop.submit {
-                    let loopContext = context.value
-                    let started = try endpoints.map { tls, fd in
-                        let listener = DirectListener(fd: fd, loop: loop, logger: shared.logger) { channel in
-                            let limits = shared.configuration.load(ordering: .acquiring).limits
-                            try ProxyServer.configureClientPipeline(channel, loop: loopContext, limits: limits, tls: tls)
+                    let started = try descriptors.enumerated().map { position, fd in
+                        let listener = DirectListener(fd: fd, loop: loop, logger: shared.logger) { client, remote in
+                            let next = turn.loadThenWrappingIncrement(ordering: .relaxed) % adopters.count
+                            adopters[next][position].adopt(client, remote: remote)
                         }
                         try listener.start()
                         return listener
@@ -370,5 +373,32 @@ public final class ProxyServer: Sendable {
             total += (try? await bound.eventLoop.submit { bound.value.pools.values.reduce(0) { $0 + $1.opened } }.get()) ?? 0
         }
         return total
+    }
+}
+
+/// Makes an accepted socket a client connection on one loop, from whichever loop accepted it.
+private struct DirectAdopter: Sendable {
+    let loop: DirectEventLoop
+    let context: NIOLoopBound<LoopContext>
+    let tls: ListenerTLS?
+    let shared: ServerShared
+
+    func adopt(_ fd: CInt, remote: SocketAddress?) {
+        if loop.inEventLoop { return start(fd, remote: remote) }
+        loop.execute {
+            // After the loop stopped, tasks run on the caller's thread: nothing is left to serve the connection.
+            guard self.loop.inEventLoop else { return ListenSocket.close(fd) }
+            self.start(fd, remote: remote)
+        }
+    }
+
+    private func start(_ fd: CInt, remote: SocketAddress?) {
+        let loopContext = context.value
+        let shared = self.shared
+        let tls = self.tls
+        DirectSocketChannel.accepted(fd: fd, loop: loop, remote: remote) { channel in
+            let limits = shared.configuration.load(ordering: .acquiring).limits
+            try ProxyServer.configureClientPipeline(channel, loop: loopContext, limits: limits, tls: tls)
+        }
     }
 }

@@ -3,13 +3,14 @@ import Logging
 import NIOCore
 
 /// Accepts clients from one listening socket on one `DirectEventLoop`. Every worker loop has its own listener on
-/// the same socket (`EPOLLEXCLUSIVE`, so a new connection wakes one loop, not all), and a connection stays on the
-/// loop that accepted it, with its upstream connections: no thread hop, no handing over.
+/// the same socket (`EPOLLEXCLUSIVE`, so a new connection wakes one loop, not all) and hands what it accepts to
+/// `assign`, which picks the loop the connection will live on (the proxy deals them out in turn, so a burst of
+/// connections that woke one loop still spreads over all of them).
 final class DirectListener: DirectSelectable {
     let fd: CInt
     let loop: DirectEventLoop
     private let logger: Logger
-    private let initialize: (DirectSocketChannel) throws -> Void
+    private let assign: (CInt, SocketAddress?) -> Void
     private var token: UInt64? = nil
     private var stopped = false
     private var resume: Scheduled<Void>? = nil
@@ -19,11 +20,20 @@ final class DirectListener: DirectSelectable {
     /// How long accepting pauses when the process is out of descriptors or memory.
     static let exhaustedPause = TimeAmount.milliseconds(100)
 
-    init(fd: CInt, loop: DirectEventLoop, logger: Logger, initialize: @escaping (DirectSocketChannel) throws -> Void) {
+    /// `assign` gets each accepted socket (non-blocking, owned by it from then on) and its peer's address.
+    init(fd: CInt, loop: DirectEventLoop, logger: Logger, assign: @escaping (CInt, SocketAddress?) -> Void) {
         self.fd = fd
         self.loop = loop
         self.logger = logger
-        self.initialize = initialize
+        self.assign = assign
+    }
+
+    /// Keeps every connection on this loop, its pipeline built by `initialize`.
+    convenience init(fd: CInt, loop: DirectEventLoop, logger: Logger,
+                     initialize: @escaping (DirectSocketChannel) throws -> Void) {
+        self.init(fd: fd, loop: loop, logger: logger) { client, remote in
+            DirectSocketChannel.accepted(fd: client, loop: loop, remote: remote, initialize: initialize)
+        }
     }
 
     /// Starts accepting (on the loop's thread).
@@ -49,7 +59,7 @@ final class DirectListener: DirectSelectable {
         for _ in 0..<Self.acceptsPerEvent {
             switch DirectSocket.accept(fd) {
             case .connection(let client, let remote):
-                DirectSocketChannel.accepted(fd: client, loop: loop, remote: remote, initialize: initialize)
+                assign(client, remote)
             case .none:
                 return
             case .exhausted(let code):
