@@ -162,17 +162,10 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
     }
 
     func submit<T>(_ task: @escaping @Sendable () throws -> T) -> EventLoopFuture<T> {
-        let promise = makePromise(of: T.self)
-        guard isRunning else {
-            promise.fail(EventLoopError.shutdown)
-            return promise.futureResult
-        }
-        enqueue {
-            do { promise.assumeIsolatedUnsafeUnchecked().succeed(try task()) } catch { promise.fail(error) }
-        }
-        return promise.futureResult
+        _submitIsolatedUnsafeUnchecked(task)
     }
 
+    /// The task runs on the loop; after shutdown the future fails at once.
     func _submitIsolatedUnsafeUnchecked<T>(_ task: @escaping () throws -> T) -> EventLoopFuture<T> {
         let promise = makePromise(of: T.self)
         guard isRunning else {
