@@ -29,7 +29,9 @@ protocol DirectReadGate: AnyObject {
 ///
 /// `@unchecked Sendable`: the mutable state below is touched only on the loop's own thread (`inEventLoop` is
 /// checked by every entry point that reaches it, and cross-thread calls go through `remote`, which is locked),
-/// except `thread` and `state`, which are atomics.
+/// except `thread`, `state` and `remotePending`, which are atomics. Tasks that arrive after the thread ended run
+/// on the caller's thread under `afterStop`; the loop's own tasks among them (setting or cancelling a timer)
+/// check `inEventLoop` first and touch nothing then.
 final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvertible {
     private enum State: Int {
         case running = 0, stopping = 1, stopped = 2
@@ -216,6 +218,8 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
         }
         let handle = TimerHandle(nil)
         enqueue { [self] in
+            // Run on the caller's thread when the loop stopped in the meantime: nothing would fire the timer.
+            guard self.inEventLoop else { return run(false) }
             guard !handle.cancelledEarly else { return }
             handle.timer = self.timers.schedule(at: deadline, run)
         }
@@ -232,7 +236,11 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
 
     private func cancel(_ handle: TimerHandle) {
         guard inEventLoop else {
-            enqueue { [self] in self.cancel(handle) }
+            enqueue { [self] in
+                // After the loop stopped there are no timers left to cancel (and hopping again would never end).
+                guard self.inEventLoop else { return }
+                self.cancel(handle)
+            }
             return
         }
         if let timer = handle.timer {
