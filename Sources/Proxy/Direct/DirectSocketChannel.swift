@@ -307,16 +307,9 @@ final class DirectSocketChannel: Channel, ChannelCore, DirectSelectable, @unchec
             pipeline.syncOperations.fireErrorCaught(failure)
             return close0(error: failure, mode: .all, promise: nil)
         }
-        updateInterest()
-        if !isWritable && pendingBytes < waterMark.low {
-            writable.store(true, ordering: .relaxed)
-            pipeline.syncOperations.fireChannelWritabilityChanged()
-        }
+        settleAfterWriting()
         for promise in done { promise.succeed(()) }
-        if isOpen, writes.isEmpty, case .some(let promise) = outputClose {
-            outputClose = nil
-            shutDownOutput(promise)
-        }
+        closeOutputIfDrained()
     }
 
     /// The usual flush, one buffer: sent without copying the queue's entry. True when it went out whole; otherwise
@@ -338,17 +331,27 @@ final class DirectSocketChannel: Channel, ChannelCore, DirectSelectable, @unchec
         }
         flushed = 0
         pendingBytes -= size
+        settleAfterWriting()
+        entry.promise?.succeed(())
+        closeOutputIfDrained()
+        return true
+    }
+
+    /// After a write: `EPOLLOUT` only while something is blocked, and writable again below the low water mark.
+    private func settleAfterWriting() {
         updateInterest()
         if !isWritable && pendingBytes < waterMark.low {
             writable.store(true, ordering: .relaxed)
             pipeline.syncOperations.fireChannelWritabilityChanged()
         }
-        entry.promise?.succeed(())
+    }
+
+    /// A `close(mode: .output)` waiting for the queue is carried out once the queue is empty.
+    private func closeOutputIfDrained() {
         if isOpen, writes.isEmpty, case .some(let promise) = outputClose {
             outputClose = nil
             shutDownOutput(promise)
         }
-        return true
     }
 
     /// One `sendmsg` over up to 64 flushed buffers; the byte count, or -1 with `errno` set.
