@@ -10,7 +10,7 @@ extension AdminAPI {
     func addMetricsRoute(_ router: Router<AdminRequestContext>) {
         router.get("/metrics") { _, _ in
             var bytes = stateMetrics().emitToBuffer()
-            runtime.requestMetrics?.emit(into: &bytes)
+            runtime.requestMetrics?(&bytes)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
         }
@@ -50,10 +50,6 @@ extension AdminAPI {
                 counter("access_log_lines_total", "Access-log lines written, and dropped because the writer was behind.",
                         value, [("outcome", outcome)])
             }
-        }
-        if let value = counters["request_metrics_dropped"] {
-            counter("request_metrics_dropped_total",
-                    "Finished requests not recorded in the request series because the recorder was behind.", value)
         }
         let snapshot = store.snapshot
         gauge("configuration_generation", "Configuration version in force (database generation).",

@@ -1,6 +1,5 @@
 import Balancer
 import Foundation
-import Prometheus
 
 /// The running node as the Admin API sees it: balancers, DNS watches and health overrides, given as closures so
 /// the API can be tested without a proxy and does not depend on the layers that wire the node together.
@@ -26,7 +25,7 @@ public struct AdminRuntime: Sendable {
     /// How the last reload (SIGHUP) went, for `/status`; nil before the first.
     public var lastReload: @Sendable () -> ReloadReport? = { nil }
     /// The proxy's request series (counts and latency histograms), emitted by `/metrics` after the node's state.
-    public var requestMetrics: PrometheusCollectorRegistry? = nil
+    public var requestMetrics: (@Sendable (inout [UInt8]) -> Void)? = nil
     /// Each service's request totals, for the dashboard.
     public var traffic: @Sendable () -> [ServiceTraffic] = { [] }
     /// An upstream's ejection history (timeline and totals), by name; nil without health checks.

@@ -29,14 +29,15 @@ extension GatewayNode {
                         "dns_queries": dns.queries, "dns_answers": dns.answers,
                         "dns_negative_answers": dns.negative, "dns_failures": dns.failures,
                         "access_log_lines": node.proxy.settings.accessLog?.written ?? 0,
-                        "access_log_dropped": node.proxy.settings.accessLog?.dropped ?? 0,
-                        "request_metrics_dropped": node.requestMetrics?.dropped ?? 0]
+                        "access_log_dropped": node.proxy.settings.accessLog?.dropped ?? 0]
             },
             notify: { node.notify?.counters ?? [:] },
             nodeID: ProcessInfo.processInfo.hostName)
         runtime.lastReload = { node.lastReload }
         runtime.version = SwitchyardVersion.current
-        runtime.requestMetrics = node.requestMetrics?.registry
+        if let metrics = node.requestMetrics {
+            runtime.requestMetrics = { bytes in metrics.emit(into: &bytes) }
+        }
         runtime.traffic = { node.requestMetrics?.traffic ?? [] }
         runtime.ejections = { name in node.health.monitor(named: name)?.ejectionHistory }
         return runtime

@@ -105,7 +105,6 @@ public final class GatewayNode: Sendable {
                     format: AccessLogFormat(rawValue: settings.accessLogFormat) ?? .json)
             } catch {
                 resolver.shutdown()
-                requestMetrics?.stop()
                 throw GatewayError(error.message)
             }
         }
@@ -231,7 +230,6 @@ public final class GatewayNode: Sendable {
             logger.warning("proxy did not stop cleanly", metadata: ["error": "\(error)"])
         }
         proxy.settings.accessLog?.stop()
-        requestMetrics?.stop()
         await notify?.stop()
         health.stop()
         upstreams.stop()

@@ -20,11 +20,10 @@ final class LoopContext {
     /// Access-log lines formatted on this loop, not yet handed to the writer.
     @exclusivity(unchecked) private var logBuffer: [UInt8] = []
     @exclusivity(unchecked) private var logLines = 0
-    /// Finished requests not yet handed to the observer (metrics).
-    @exclusivity(unchecked) private var observed: [AccessLogEntry] = []
+    /// What finished requests added to the metrics since the last hand-over to the observer.
+    @exclusivity(unchecked) private var observed = RequestTally()
     @exclusivity(unchecked) private var logFlushTask: Scheduled<Void>? = nil
     static let logChunkBytes = 64 << 10
-    static let observedBatch = 1024
 
     /// Response head endings, built once: relaying a head adds one of these instead of rewriting it.
     let tailKeepAlive: ByteBuffer
@@ -74,20 +73,16 @@ final class LoopContext {
 
     // MARK: Access log
 
-    /// Formats `entry` into this loop's buffer and keeps it for the observer; both go on at 64 KiB of lines, 1,024
-    /// requests, or within 100 ms.
-    /// Consumes `entry`: it moves into the observer's batch without a copy of its strings.
-    func log(_ entry: consuming AccessLogEntry) {
+    /// Formats `entry` into this loop's buffer and records it in the loop's tally for the observer; both go on at
+    /// 64 KiB of lines, or within 100 ms.
+    func log(_ entry: borrowing AccessLogEntry) {
         if let accessLog = shared.accessLog {
             if logBuffer.capacity == 0 { logBuffer.reserveCapacity(Self.logChunkBytes + 4096) }
             accessLog.format.write(entry, into: &logBuffer)
             logLines += 1
         }
-        if shared.observes {
-            if observed.capacity == 0 { observed.reserveCapacity(Self.observedBatch) }
-            observed.append(entry)
-        }
-        if logBuffer.count >= Self.logChunkBytes || observed.count >= Self.observedBatch {
+        if shared.observes { observed.record(entry) }
+        if logBuffer.count >= Self.logChunkBytes {
             flushLog()
         } else if logFlushTask == nil {
             logFlushTask = eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { [self] in
@@ -106,7 +101,7 @@ final class LoopContext {
         }
         if let observer = shared.observer, !observed.isEmpty {
             observer.observe(observed)
-            observed = []
+            observed = RequestTally()
         }
     }
 

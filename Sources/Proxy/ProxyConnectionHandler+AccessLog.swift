@@ -23,8 +23,13 @@ extension ProxyConnectionHandler {
 
     func logStart(method: HTTPMethod, uri: String) {
         guard loop.shared.recordsRequests else { return }
-        exchange.log = AccessLogEntry(startedAt: Self.wallClockMilliseconds(), clientIP: clientIPText,
-                                      method: method.rawValue, uri: uri)
+        if loop.shared.accessLog != nil {
+            exchange.log = AccessLogEntry(startedAt: Self.wallClockMilliseconds(), clientIP: clientIPText,
+                                          method: method.rawValue, uri: uri)
+        } else {
+            // Metrics alone read neither the request line, the client nor the wall clock: not copied for them.
+            exchange.log = AccessLogEntry(startedAt: 0, clientIP: "", method: "", uri: "")
+        }
         exchange.logStarted = loop.now
     }
 

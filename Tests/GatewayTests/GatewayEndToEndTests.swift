@@ -108,6 +108,44 @@ struct GatewayEndToEndTests {
         #expect(insecure.header("location") == "https://gateway.test/secure/x")
     }
 
+    @Test("request metrics: every worker's requests reach /metrics' series and the dashboard's totals")
+    func requestMetricsFromEveryWorker() async throws {
+        let backend = try await TestBackend.start(name: "only")
+        defer { Task { await backend.stop() } }
+        let config = try DeclarativeConfig.parse("""
+            _format_version: "3.0"
+            services:
+              - name: s
+                url: http://127.0.0.1:\(backend.port)
+                routes: [{name: a, paths: ["/a"]}]
+            """).config
+        let settings = try NodeSettings.load(fileText: nil, environment: [:], commandLine: SettingsLayer(
+            source: "test", values: ["proxy_listen": "127.0.0.1:0", "dns_servers": "127.0.0.1:9", "workers": "2"]))
+        let node = try GatewayNode(settings: settings)
+        node.apply(config)
+        let port = try await node.start()
+        defer { Task { await node.shutdown(grace: .milliseconds(100)) } }
+        let metrics = try #require(node.requestMetrics, "request metrics are on by default")
+        // One connection each: the listener deals connections out to both workers in turn.
+        for _ in 0..<40 { #expect(try get(port, "/a/x").status == 200) }
+        for _ in 0..<10 { #expect(try get(port, "/nowhere").status == 404) }
+        func exposition() -> String {
+            var bytes: [UInt8] = []
+            metrics.emit(into: &bytes)
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        let expected = [
+            #"switchyard_http_requests_total{service="s",route="a",code="2xx"} 40"#,
+            #"switchyard_http_requests_total{service="",route="",code="4xx"} 10"#,
+            #"switchyard_http_request_duration_seconds_count{service="s",route="a"} 40"#,
+            #"address="127.0.0.1:\#(backend.port)",outcome="ok"} 40"#,
+        ]
+        let settled = await waitFor(.seconds(3)) { expected.allSatisfy(exposition().contains) }
+        #expect(settled != nil, "\(exposition())")
+        #expect(metrics.traffic.first { $0.name == "s" }?.requests == 40)
+        #expect(node.proxy.statistics.requests == 50)
+    }
+
     @Test("a reload swaps routes without a restart")
     func reload() async throws {
         let backend = try await TestBackend.start(name: "only")

@@ -1,110 +1,57 @@
 import Admin
 import Balancer
-import Dispatch
-import Foundation
-import Prometheus
 import Proxy
 import Synchronization
 
-/// The proxy's request metrics, recorded off the request path: event loops hand over batches of finished requests
-/// (`observe`, one short lock per batch, none per request) and a thread of its own records them into `registry`
-/// for `/metrics`, and into per-service totals for the dashboard.
+/// The proxy's request metrics. Each event loop counts its own requests with no lock (`RequestTally`) and hands
+/// what it counted over at most every 100 ms (`observe`): one short lock per hand-over, none per request, and no
+/// thread of its own. `/metrics` renders the totals (`emit`), the dashboard reads each service's (`traffic`).
 public final class RequestMetrics: RequestObserver {
-    private struct Pending {
-        var batches: [[AccessLogEntry]] = []
-        var count = 0
-        var stopping = false
-    }
-
-    /// Holds the request series; `/metrics` emits it after the node's state.
-    public let registry = PrometheusCollectorRegistry()
-    private let pending = Mutex(Pending())
-    private let published = Mutex<[String: ServiceTraffic]>([:])
-    private let wake = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
-    private let droppedRequests = Mutex(0)
-    /// Requests waiting beyond this many are dropped (counted) rather than growing memory.
-    static let maxPending = 200_000
+    private let series: Mutex<RequestSeries>
+    /// Whether an address is in its upstream's ring now (an address still in DNS keeps its series).
+    private let present: @Sendable (_ upstream: String, _ address: Address) -> Bool
+    private let lastSweep = Mutex(ContinuousClock.now)
+    /// How often address series are checked against the rings.
+    static let sweepInterval = Duration.seconds(10)
 
     /// - Parameters:
     ///   - addressGrace: how long an address that left DNS keeps its series.
     ///   - present: whether an address is in its upstream's ring now.
     public init(addressGrace: Duration = .seconds(300),
                 present: @escaping @Sendable (_ upstream: String, _ address: Address) -> Bool) {
-        // Made on the recorder's thread, the only one that ever touches it (its series are classes).
-        let thread = Thread { [self, registry] in
-            self.run(RequestRecorder(registry: registry, addressGrace: addressGrace, present: present))
-        }
-        thread.name = "switchyard-metrics"
-        thread.start()
+        series = Mutex(RequestSeries(addressGrace: addressGrace))
+        self.present = present
     }
 
-    public func observe(_ requests: [AccessLogEntry]) {
-        let accepted = pending.withLock { state -> Bool in
-            guard !state.stopping, state.count + requests.count <= Self.maxPending else { return false }
-            state.batches.append(requests)
-            state.count += requests.count
+    public func observe(_ tally: RequestTally) {
+        let now = ContinuousClock.now
+        series.withLock { $0.add(tally, now: now) }
+        let sweepDue = lastSweep.withLock { last -> Bool in
+            guard now - last >= Self.sweepInterval else { return false }
+            last = now
             return true
         }
-        if accepted {
-            wake.signal()
-        } else {
-            droppedRequests.withLock { $0 += requests.count }
-        }
+        if sweepDue { sweep(now: now) }
     }
 
-    /// Each service's totals, as of the last recorded batch.
+    /// Drops the series of addresses gone from DNS and idle for longer than the grace period; returns how many.
+    /// The rings are read outside the series' lock, so a hand-over never waits on them.
+    @discardableResult
+    func sweep(now: ContinuousClock.Instant) -> Int {
+        let idle = series.withLock { $0.idleAddresses(now: now) }
+        let gone = idle.filter { !present($0.upstream, $0.address) }
+        guard !gone.isEmpty else { return 0 }
+        return series.withLock { $0.drop(gone, now: now) }
+    }
+
+    /// Appends the request series in Prometheus's text format.
+    public func emit(into bytes: inout [UInt8]) {
+        let snapshot = series.withLock { $0 }
+        snapshot.emit(into: &bytes)
+    }
+
+    /// Each service's totals, as of the last hand-over.
     public var traffic: [ServiceTraffic] {
-        published.withLock { Array($0.values) }.sorted { $0.name < $1.name }
-    }
-
-    /// Requests not recorded because the recorder was too far behind.
-    public var dropped: Int { droppedRequests.withLock { $0 } }
-
-    /// Records what is pending and stops the thread.
-    public func stop() {
-        let first = pending.withLock { state -> Bool in
-            defer { state.stopping = true }
-            return !state.stopping
-        }
-        guard first else { return }
-        wake.signal()
-        finished.wait()
-    }
-
-    private func run(_ initial: RequestRecorder) {
-        var recorder = initial
-        var lastSweep = ContinuousClock.now
-        while true {
-            // Woken by a batch, or every 10 s to sweep address series.
-            _ = wake.wait(timeout: .now() + .seconds(10))
-            let (batches, stopping) = pending.withLock { state in
-                defer {
-                    state.batches = []
-                    state.count = 0
-                }
-                return (state.batches, state.stopping)
-            }
-            let now = ContinuousClock.now
-            for batch in batches {
-                // Through the buffer: each entry is read in place, not copied out (its strings retained and
-                // released again).
-                batch.withUnsafeBufferPointer { entries in
-                    for index in entries.indices { recorder.record(entries[index], now: now) }
-                }
-            }
-            if !batches.isEmpty {
-                let traffic = recorder.traffic
-                published.withLock { $0 = traffic }
-            }
-            if now - lastSweep >= .seconds(10) {
-                recorder.sweep(now: now)
-                lastSweep = now
-            }
-            if stopping {
-                finished.signal()
-                return
-            }
-        }
+        series.withLock { $0 }.traffic.values.sorted { $0.name < $1.name }
     }
 }
