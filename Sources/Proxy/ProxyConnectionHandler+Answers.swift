@@ -45,7 +45,7 @@ extension ProxyConnectionHandler {
         )
         exchange.responseComplete = true
         logAnswer(status: status, bytes: buffer.readableBytes)
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        send(buffer, context)
         clientFlushNeeded = true
         if !keep {
             state.refuse()
@@ -82,7 +82,7 @@ extension ProxyConnectionHandler {
         logStart(method: .RAW(value: "-"), uri: "-")
         exchange.responseComplete = true
         logAnswer(status: status, bytes: buffer.readableBytes)
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        send(buffer, context)
         closeClientAfterFlush()
     }
 
@@ -129,7 +129,23 @@ extension ProxyConnectionHandler {
 
     func flushClient() {
         clientFlushNeeded = false
-        context.flush()
+        flushOut(context)
+    }
+
+    /// Writes `buffer` to the client: straight to the socket when this is its pipeline's only handler, else through
+    /// the pipeline (TLS, NIO's loops).
+    @inline(__always)
+    func send(_ buffer: ByteBuffer, _ context: ChannelHandlerContext) {
+        if let directOut {
+            directOut.enqueue(buffer, promise: nil)
+        } else {
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        }
+    }
+
+    @inline(__always)
+    func flushOut(_ context: ChannelHandlerContext) {
+        if let directOut { directOut.flush0() } else { context.flush() }
     }
 
     func closeClient() {

@@ -10,7 +10,7 @@ extension ProxyConnectionHandler {
     func upstreamHead(_ head: ResponseHead) {
         if head.isInformational {
             if exchange.clientMinor >= 1 {
-                context.write(wrapOutboundOut(head.bytes), promise: nil)
+                send(head.bytes, context)
                 clientFlushNeeded = true
             }
             return
@@ -66,16 +66,16 @@ extension ProxyConnectionHandler {
             if body.readableBytes <= Self.coalescedBodyBytes {
                 out.writeImmutableBuffer(body)
                 logBytesOut(out.readableBytes)
-                context.write(wrapOutboundOut(out), promise: nil)
+                send(out, context)
             } else {
                 logBytesOut(out.readableBytes + body.readableBytes)
-                context.write(wrapOutboundOut(out), promise: nil)
-                context.write(wrapOutboundOut(body), promise: nil)
+                send(out, context)
+                send(body, context)
             }
             keepForReuse(out)
         } else {
             logBytesOut(body.readableBytes)
-            context.write(wrapOutboundOut(body), promise: nil)
+            send(body, context)
         }
         clientFlushNeeded = true
         if !context.channel.isWritable {
@@ -96,7 +96,7 @@ extension ProxyConnectionHandler {
     func writeHeldHead() {
         guard let out = heldHead.take() else { return }
         logBytesOut(out.readableBytes)
-        context.write(wrapOutboundOut(out), promise: nil)
+        send(out, context)
         keepForReuse(out)
         clientFlushNeeded = true
     }
@@ -105,7 +105,7 @@ extension ProxyConnectionHandler {
         writeHeldHead()
         if clientFlushNeeded {
             clientFlushNeeded = false
-            context.flush()
+            flushOut(context)
         }
     }
 

@@ -36,6 +36,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DirectReadGate {
     /// The client connection arrived on a TLS listener.
     let https: Bool
     @exclusivity(unchecked) var context: ChannelHandlerContext!
+    /// The client's socket when this handler is the only one of its pipeline (no TLS) on the proxy's own loops:
+    /// writes and flushes go to it directly instead of through the pipeline (`send`, `flushOut`).
+    @exclusivity(unchecked) var directOut: DirectSocketChannel? = nil
     @exclusivity(unchecked) var framer: RequestFramer
     @exclusivity(unchecked) var clientIP: IPAddress? = nil
     @exclusivity(unchecked) var clientIPText = ""
@@ -109,6 +112,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DirectReadGate {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         teardown()
+        directOut = nil
         // The context holds this handler: keeping it would keep both (and the pipeline with its buffers) forever.
         // Everything that can still run for this handler (timers, connects, pool wake-ups, write completions)
         // checks `state.isOpen` first or uses `context?`.
@@ -172,7 +176,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DirectReadGate {
         }
         if clientFlushNeeded {
             clientFlushNeeded = false
-            context.flush()
+            flushOut(context)
         }
     }
 
@@ -420,7 +424,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DirectReadGate {
                 if let tls {
                     try pipeline.addHandler(tls.makeHandler())
                 } else {
-                    channel.readGate = upstream  // the only handler that sees reads
+                    // The only handler: it sees every read, and its writes need no pipeline.
+                    channel.readGate = upstream
+                    upstream.directOut = channel
                 }
                 try pipeline.addHandler(upstream)
             }

@@ -272,7 +272,9 @@ public final class ProxyServer: Sendable {
         if let tls {
             try sync.addHandler(NIOSSLServerHandler(context: tls.current))
         } else if let direct = channel as? DirectSocketChannel {
-            direct.readGate = handler  // the only handler that sees reads
+            // The only handler: it sees every read, and its writes need no pipeline.
+            direct.readGate = handler
+            handler.directOut = direct
         }
         try sync.addHandler(handler)
     }

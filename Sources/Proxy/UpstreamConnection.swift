@@ -54,6 +54,9 @@ final class UpstreamConnection: ChannelDuplexHandler, DirectReadGate {
     @exclusivity(unchecked) private(set) var requestsServed = 0
     /// The client connection currently using this one; nil while pooled.
     @exclusivity(unchecked) var owner: ProxyConnectionHandler?
+    /// The upstream socket when this handler is its pipeline's only one (no TLS) on the proxy's own loops: writes
+    /// and flushes go to it directly instead of through the pipeline.
+    @exclusivity(unchecked) var directOut: DirectSocketChannel? = nil
     @exclusivity(unchecked) var inPool = false
     @exclusivity(unchecked) var idleSince = NIODeadline.uptimeNanoseconds(0)
     /// The last response allowed reuse, and no stray bytes followed it.
@@ -105,11 +108,15 @@ final class UpstreamConnection: ChannelDuplexHandler, DirectReadGate {
     }
 
     func write(_ buffer: ByteBuffer) {
-        context?.write(NIOAny(buffer), promise: nil)
+        if let directOut {
+            directOut.enqueue(buffer, promise: nil)
+        } else {
+            context?.write(NIOAny(buffer), promise: nil)
+        }
     }
 
     func flush() {
-        context?.flush()
+        if let directOut { directOut.flush0() } else { context?.flush() }
     }
 
     func pauseReading() {
@@ -140,6 +147,7 @@ final class UpstreamConnection: ChannelDuplexHandler, DirectReadGate {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        directOut = nil
         if counted {
             counted = false
             pool?.connectionEnded()

@@ -422,6 +422,14 @@ final class DirectSocketChannel: Channel, ChannelCore, DirectSelectable, @unchec
     }
 
     func write0(_ data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // The proxy's handlers and NIOSSL write only ByteBuffers.
+        enqueue(unwrapData(data, as: ByteBuffer.self), promise: promise)
+    }
+
+    /// Queues `buffer` until the next flush: the pipeline head's write, which the one handler of a pipeline with no
+    /// other outbound handler also calls directly (`ProxyConnectionHandler.directOut`) instead of walking the
+    /// pipeline for every write.
+    func enqueue(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {
         guard isOpen else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
@@ -430,8 +438,6 @@ final class DirectSocketChannel: Channel, ChannelCore, DirectSelectable, @unchec
             promise?.fail(ChannelError.outputClosed)
             return
         }
-        // The proxy's handlers and NIOSSL write only ByteBuffers.
-        let buffer = unwrapData(data, as: ByteBuffer.self)
         writes.append((buffer, promise))
         pendingBytes += buffer.readableBytes
         if pendingBytes > waterMark.high && isWritable {
