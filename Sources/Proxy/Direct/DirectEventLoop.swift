@@ -56,16 +56,17 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
     private let remotePending = ManagedAtomic(false)
     private let stopped = DispatchSemaphore(value: 0)
 
-    // Loop thread only.
-    private var tasks: [() -> Void] = []
-    private var timers = TimerQueue()
+    // Loop thread only. `@exclusivity(unchecked)`: one thread, and no access to these spans a call out (tasks,
+    // timers' closures and `ready` run on values copied out first), so the dynamic checks could never fail.
+    @exclusivity(unchecked) private var tasks: [() -> Void] = []
+    @exclusivity(unchecked) private var timers = TimerQueue()
     /// What is registered, by slot; a token is the slot (plus one: 0 is the wake-up's) and the slot's
     /// generation, so an event collected for something deregistered in the same round finds nothing.
-    private var registrations: [(any DirectSelectable)?] = []
-    private var generations: [UInt32] = []
-    private var freeSlots: [Int] = []
+    @exclusivity(unchecked) private var registrations: [(any DirectSelectable)?] = []
+    @exclusivity(unchecked) private var generations: [UInt32] = []
+    @exclusivity(unchecked) private var freeSlots: [Int] = []
     /// The receive buffer every channel of this loop reads into (see `DirectSocketChannel.readFromSocket`).
-    var receiveBuffer: ByteBuffer
+    @exclusivity(unchecked) var receiveBuffer: ByteBuffer
     let allocator = ByteBufferAllocator()
 
     static let receiveBufferSize = 64 * 1024
@@ -354,7 +355,8 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
                         _ = Glibc.read(wakeFD, &value, 8)
                         continue
                     }
-                    if let slot = slot(of: token) { registrations[slot]?.ready(ready) }
+                    // Copied out first: `ready` may deregister (change `registrations`).
+                    if let slot = slot(of: token), let target = registrations[slot] { target.ready(ready) }
                 }
             }
             runTimers()

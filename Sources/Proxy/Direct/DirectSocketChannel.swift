@@ -39,31 +39,34 @@ final class DirectSocketChannel: Channel, ChannelCore, DirectSelectable, @unchec
     var isActive: Bool { active.load(ordering: .relaxed) }
     var isWritable: Bool { writable.load(ordering: .relaxed) }
 
-    // The loop's thread only.
-    private var fd: CInt
-    private var token: UInt64 = 0
-    private var registered = false
+    // The loop's thread only. `@exclusivity(unchecked)`: one thread, and no access to these spans a call out of
+    // this class (the pipeline's events, promises and the read gate are called after the access ended; `writes`
+    // is only changed by `CircularBuffer`'s own methods), so the dynamic exclusivity checks, about 20 per request,
+    // can never fail; the compiler's static checks still apply.
+    @exclusivity(unchecked) private var fd: CInt
+    @exclusivity(unchecked) private var token: UInt64 = 0
+    @exclusivity(unchecked) private var registered = false
     /// The epoll events asked for (applied at registration when not registered yet).
-    private var interest: UInt32 = 0
-    private var isOpen = true
-    private var connecting: (promise: EventLoopPromise<Void>, timeout: Scheduled<Void>?)? = nil
-    private var readPending = false
-    private var autoRead = true
-    private var allowRemoteHalfClosure = false
-    private var inputClosed = false
-    private var outputClosed = false
+    @exclusivity(unchecked) private var interest: UInt32 = 0
+    @exclusivity(unchecked) private var isOpen = true
+    @exclusivity(unchecked) private var connecting: (promise: EventLoopPromise<Void>, timeout: Scheduled<Void>?)? = nil
+    @exclusivity(unchecked) private var readPending = false
+    @exclusivity(unchecked) private var autoRead = true
+    @exclusivity(unchecked) private var allowRemoteHalfClosure = false
+    @exclusivity(unchecked) private var inputClosed = false
+    @exclusivity(unchecked) private var outputClosed = false
     /// `close(mode: .output)` waits for the queued writes: its promise, once asked.
-    private var outputClose: EventLoopPromise<Void>?? = nil
-    private var writes = CircularBuffer<(buffer: ByteBuffer, promise: EventLoopPromise<Void>?)>(initialCapacity: 4)
+    @exclusivity(unchecked) private var outputClose: EventLoopPromise<Void>?? = nil
+    @exclusivity(unchecked) private var writes = CircularBuffer<(buffer: ByteBuffer, promise: EventLoopPromise<Void>?)>(initialCapacity: 4)
     /// The first `flushed` entries of `writes` are flushed.
-    private var flushed = 0
-    private var pendingBytes = 0
-    private var inWriteLoop = false
-    private var waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 32 * 1024, high: 64 * 1024)
+    @exclusivity(unchecked) private var flushed = 0
+    @exclusivity(unchecked) private var pendingBytes = 0
+    @exclusivity(unchecked) private var inWriteLoop = false
+    @exclusivity(unchecked) private var waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 32 * 1024, high: 64 * 1024)
     /// The one handler of this pipeline that intercepts `read` (for back-pressure), asked directly instead of
     /// walking the pipeline for every read: set only by code that builds a pipeline where no other handler
     /// implements `read(context:)`. Cleared on close.
-    var readGate: (any DirectReadGate)? = nil
+    @exclusivity(unchecked) var readGate: (any DirectReadGate)? = nil
 
     private static let maxReadsPerEvent = 4
     private static let maxWriteVectors = 64
