@@ -205,7 +205,8 @@ final class DirectSocketChannel: Channel, ChannelCore, DirectSelectable, @unchec
             loop.receiveBuffer.clear()
             let fd = self.fd
             let result = loop.receiveBuffer.withUnsafeMutableWritableBytes { bytes in
-                Glibc.read(fd, bytes.baseAddress, bytes.count)
+                // `recv`, not `read`: the same bytes without the file layer's checks on the way to the socket.
+                Glibc.recv(fd, bytes.baseAddress, bytes.count, 0)
             }
             if result > 0 {
                 loop.receiveBuffer.moveWriterIndex(forwardBy: result)
@@ -232,7 +233,7 @@ final class DirectSocketChannel: Channel, ChannelCore, DirectSelectable, @unchec
                 if code == EAGAIN || code == EWOULDBLOCK { break }
                 if readAny { pipeline.syncOperations.fireChannelReadComplete() }
                 guard isOpen else { return }
-                let error = IOError(errnoCode: code, reason: "read")
+                let error = IOError(errnoCode: code, reason: "recv")
                 pipeline.syncOperations.fireErrorCaught(error)
                 return close0(error: error, mode: .all, promise: nil)
             }
