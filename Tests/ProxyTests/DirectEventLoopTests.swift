@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import Testing
@@ -24,6 +25,13 @@ struct DirectEventLoopTests {
         }
         let total = try await loop.submit { count.withLockedValue { $0 } }.get()
         #expect(total == 4000)
+        try await loop.shutdownGracefully()
+    }
+
+    @Test func itsThreadIsNamedAfterTheWorker() async throws {
+        let loop = try DirectEventLoop(index: 3)
+        let name = try await loop.submit { try String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8) }.get()
+        #expect(name == "switchyard-w3\n")
         try await loop.shutdownGracefully()
     }
 
