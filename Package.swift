@@ -94,7 +94,6 @@ let package = Package(
             .product(name: "Atomics", package: "swift-atomics"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "switchyard", dependencies: [
             "Gateway", "Discovery", "Balancer", "DNSWire", "Config", "Proxy", "Store", "Admin", "CSwiftRuntime",
@@ -129,7 +128,6 @@ let package = Package(
         ]),
         .testTarget(name: "GatewayTests", dependencies: [
             "Gateway", "Discovery", "Balancer", "DNSWire", "Config", "Routing", "Proxy", "Admin", "Store", "TestSupport",
-            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Hummingbird", package: "hummingbird"),
