@@ -1,4 +1,7 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -25,6 +28,25 @@ struct DirectEventLoopTests {
         }
         let total = try await loop.submit { count.withLockedValue { $0 } }.get()
         #expect(total == 4000)
+        try await loop.shutdownGracefully()
+    }
+
+    @Test func onItsThreadNowIsTheRoundsTimeAndATimerSeesItsDeadlinePassed() async throws {
+        let loop = try DirectEventLoop(index: 0)
+        let (first, second) = try await loop.submit { () -> (NIODeadline, NIODeadline) in
+            let first = loop.now
+            usleep(2_000)  // work within the round
+            return (first, loop.now)
+        }.get()
+        #expect(first == second, "one round, one time")
+        #expect(NIODeadline.now() - first >= .milliseconds(2), "the clock moved on meanwhile")
+        // A timer's task runs at or past its deadline by the loop's own time, so a timeout it checks has expired.
+        let deadline = NIODeadline.now() + .milliseconds(20)
+        let seen = try await loop.scheduleTask(deadline: deadline) { loop.now }.futureResult.get()
+        #expect(seen >= deadline)
+        // Off the loop, the clock's time.
+        let before = NIODeadline.now()
+        #expect(loop.now >= before)
         try await loop.shutdownGracefully()
     }
 

@@ -67,6 +67,8 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
     @exclusivity(unchecked) private var freeSlots: [Int] = []
     /// The receive buffer every channel of this loop reads into (see `DirectSocketChannel.readFromSocket`).
     @exclusivity(unchecked) var receiveBuffer: ByteBuffer
+    /// The time as of this round (see `now`).
+    @exclusivity(unchecked) private var roundNow = NIODeadline.now()
     let allocator = ByteBufferAllocator()
 
     static let receiveBufferSize = 64 * 1024
@@ -129,6 +131,17 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
 
     var inEventLoop: Bool {
         thread.load(ordering: .relaxed) == UInt(bitPattern: Int(bitPattern: pthread_self()))
+    }
+
+    /// On the loop's thread, the time as of this round of the loop (`roundNow`); elsewhere, the clock's.
+    ///
+    /// A request asks for the time about a dozen times (timeouts, the access log's latencies, the pool) and one
+    /// round serves many requests, so reading the clock once per round instead of per question saves ~12 clock
+    /// reads a request, as nginx's and HAProxy's loops do. The time is read when `epoll_wait` returns and before
+    /// timers run, so a timer's task sees a time at or past its deadline, and no round's time is older than the
+    /// round's own work. Timers themselves are set from the clock (`scheduleTask(in:)`), never early.
+    var now: NIODeadline {
+        inEventLoop ? roundNow : .now()
     }
 
     /// Runs `task` on the loop; after shutdown it is dropped, as no thread is left to run it.
@@ -341,13 +354,15 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
             if !tasks.isEmpty {
                 timeout = 0
             } else if let deadline = timers.nextDeadline() {
-                let wait = deadline.uptimeNanoseconds &- NIODeadline.now().uptimeNanoseconds
+                let current = NIODeadline.now()
+                let wait = deadline.uptimeNanoseconds &- current.uptimeNanoseconds
                 // Round up: waking before the deadline would only loop back to wait again.
-                timeout = deadline <= .now() ? 0 : CInt(clamping: (Int64(bitPattern: wait) + 999_999) / 1_000_000)
+                timeout = deadline <= current ? 0 : CInt(clamping: (Int64(bitPattern: wait) + 999_999) / 1_000_000)
             } else {
                 timeout = -1
             }
             let count = epoll_wait(epollFD, events, CInt(capacity), timeout)
+            roundNow = .now()
             if count > 0 {
                 for i in 0..<Int(count) {
                     let token = events[i].data.u64
@@ -385,6 +400,7 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
     private func runTimers() {
         guard timers.nextDeadline() != nil else { return }
         let now = NIODeadline.now()
+        roundNow = now
         var fired = 0
         while fired < 1024, let task = timers.popDue(now: now) {
             task(true)
