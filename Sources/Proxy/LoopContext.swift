@@ -20,6 +20,10 @@ final class LoopContext {
     /// Access-log lines formatted on this loop, not yet handed to the writer.
     @exclusivity(unchecked) private var logBuffer: [UInt8] = []
     @exclusivity(unchecked) private var logLines = 0
+    /// Emptied tries lists of finished entries, kept for new entries (`takeTriesStorage`): one per request in
+    /// flight at most, up to `maxSpareTries`.
+    @exclusivity(unchecked) private var spareTries: [[AccessLogEntry.Try]] = []
+    static let maxSpareTries = 1024
     /// What finished requests added to the metrics since the last hand-over to the observer.
     @exclusivity(unchecked) private var observed = RequestTally()
     @exclusivity(unchecked) private var logFlushTask: Scheduled<Void>? = nil
@@ -90,6 +94,21 @@ final class LoopContext {
                 self.flushLog()
             }
         }
+    }
+
+    /// Storage for a new entry's tries: a finished entry's list, emptied (its capacity kept), so a request
+    /// allocates none once the loop has seen as many requests in flight at once.
+    func takeTriesStorage() -> [AccessLogEntry.Try] {
+        spareTries.popLast() ?? []
+    }
+
+    /// Keeps a finished entry's tries list for a new entry (`log` copies what it needs out of the entry, so
+    /// nothing else holds it).
+    func recycleTriesStorage(_ tries: inout [AccessLogEntry.Try]) {
+        guard tries.capacity > 0, tries.capacity <= 16, spareTries.count < Self.maxSpareTries else { return }
+        tries.removeAll(keepingCapacity: true)
+        spareTries.append(tries)
+        tries = []
     }
 
     /// Hands the lines formatted so far to the writer, and the requests to the observer.

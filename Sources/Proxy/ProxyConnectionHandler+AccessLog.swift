@@ -30,6 +30,8 @@ extension ProxyConnectionHandler {
             // Metrics alone read neither the request line, the client nor the wall clock: not copied for them.
             exchange.log = AccessLogEntry(startedAt: 0, clientIP: "", method: "", uri: "")
         }
+        // The tries list of an earlier entry, emptied: no allocation per request.
+        exchange.log?.tries = loop.takeTriesStorage()
         exchange.logStarted = loop.now
     }
 
@@ -131,6 +133,7 @@ extension ProxyConnectionHandler {
             entry.tries[last].outcome = "abandoned"
         }
         loop.log(entry)
+        loop.recycleTriesStorage(&entry.tries)
     }
 
     static func milliseconds(_ amount: TimeAmount) -> Double {
