@@ -50,6 +50,26 @@ struct GatewayEndToEndTests {
         """
     }
 
+    /// One service on a plain backend, with one route on `/<route>`.
+    static func oneRoute(_ route: String, backendPort: Int) throws -> DeclarativeConfig {
+        try DeclarativeConfig.parse("""
+            _format_version: "3.0"
+            services:
+              - name: s
+                url: http://127.0.0.1:\(backendPort)
+                routes: [{name: \(route), paths: ["/\(route)"]}]
+            """).config
+    }
+
+    /// A node with no DNS in use, serving `config`, and its proxy port.
+    static func startNode(_ config: DeclarativeConfig, workers: Int) async throws -> (GatewayNode, Int) {
+        let settings = try NodeSettings.load(fileText: nil, environment: [:], commandLine: SettingsLayer(
+            source: "test", values: ["proxy_listen": "127.0.0.1:0", "dns_servers": "127.0.0.1:9", "workers": "\(workers)"]))
+        let node = try GatewayNode(settings: settings)
+        node.apply(config)
+        return (node, try await node.start())
+    }
+
     func get(_ port: Int, _ path: String, headers: [String] = []) throws -> TestResponse {
         let client = try TestClient(port: port)
         let extra = headers.map { $0 + "\r\n" }.joined()
@@ -112,18 +132,7 @@ struct GatewayEndToEndTests {
     func requestMetricsFromEveryWorker() async throws {
         let backend = try await TestBackend.start(name: "only")
         defer { Task { await backend.stop() } }
-        let config = try DeclarativeConfig.parse("""
-            _format_version: "3.0"
-            services:
-              - name: s
-                url: http://127.0.0.1:\(backend.port)
-                routes: [{name: a, paths: ["/a"]}]
-            """).config
-        let settings = try NodeSettings.load(fileText: nil, environment: [:], commandLine: SettingsLayer(
-            source: "test", values: ["proxy_listen": "127.0.0.1:0", "dns_servers": "127.0.0.1:9", "workers": "2"]))
-        let node = try GatewayNode(settings: settings)
-        node.apply(config)
-        let port = try await node.start()
+        let (node, port) = try await Self.startNode(Self.oneRoute("a", backendPort: backend.port), workers: 2)
         defer { Task { await node.shutdown(grace: .milliseconds(100)) } }
         let metrics = try #require(node.requestMetrics, "request metrics are on by default")
         // One connection each: the listener deals connections out to both workers in turn.
@@ -150,25 +159,8 @@ struct GatewayEndToEndTests {
     func reload() async throws {
         let backend = try await TestBackend.start(name: "only")
         defer { Task { await backend.stop() } }
-        let first = try DeclarativeConfig.parse("""
-            _format_version: "3.0"
-            services:
-              - name: s
-                url: http://127.0.0.1:\(backend.port)
-                routes: [{name: a, paths: ["/a"]}]
-            """).config
-        let second = try DeclarativeConfig.parse("""
-            _format_version: "3.0"
-            services:
-              - name: s
-                url: http://127.0.0.1:\(backend.port)
-                routes: [{name: b, paths: ["/b"]}]
-            """).config
-        let settings = try NodeSettings.load(fileText: nil, environment: [:], commandLine: SettingsLayer(
-            source: "test", values: ["proxy_listen": "127.0.0.1:0", "dns_servers": "127.0.0.1:9", "workers": "1"]))
-        let node = try GatewayNode(settings: settings)
-        node.apply(first)
-        let port = try await node.start()
+        let second = try Self.oneRoute("b", backendPort: backend.port)
+        let (node, port) = try await Self.startNode(Self.oneRoute("a", backendPort: backend.port), workers: 1)
         defer { Task { await node.shutdown(grace: .milliseconds(100)) } }
         #expect(try get(port, "/a").status == 200)
         #expect(try get(port, "/b").status == 404)

@@ -112,19 +112,19 @@ struct RequestSeries {
         for (index, (_, name)) in AccessLogEntry.Flags.names.enumerated() where flags[index] > 0 {
             text.sample("switchyard_http_flagged_requests_total", [("flag", name)], flags[index])
         }
-        text.family("switchyard_upstream_connect_duration_seconds", "histogram",
-                    "Wait for an upstream connection per try (about 0 from the keep-alive pool), by address.")
-        for key in addressKeys {
-            guard let series = addresses[key] else { continue }
-            text.histogram("switchyard_upstream_connect_duration_seconds",
-                           [("upstream", key.upstream), ("address", key.address.description)], series.counts.connect)
-        }
-        text.family("switchyard_upstream_ttfb_seconds", "histogram",
-                    "Time from sending the request to the upstream's response head, by address.")
-        for key in addressKeys {
-            guard let series = addresses[key] else { continue }
-            text.histogram("switchyard_upstream_ttfb_seconds",
-                           [("upstream", key.upstream), ("address", key.address.description)], series.counts.ttfb)
+        let addressHistograms: [(name: String, help: String, histogram: KeyPath<RequestTally.AddressCounts, LatencyHistogram>)] = [
+            ("switchyard_upstream_connect_duration_seconds",
+             "Wait for an upstream connection per try (about 0 from the keep-alive pool), by address.", \.connect),
+            ("switchyard_upstream_ttfb_seconds",
+             "Time from sending the request to the upstream's response head, by address.", \.ttfb),
+        ]
+        for (name, help, histogram) in addressHistograms {
+            text.family(name, "histogram", help)
+            for key in addressKeys {
+                guard let series = addresses[key] else { continue }
+                text.histogram(name, [("upstream", key.upstream), ("address", key.address.description)],
+                               series.counts[keyPath: histogram])
+            }
         }
         text.family("switchyard_upstream_tries_total", "counter",
                     "Tries by upstream address and outcome (ok, connect_failed, timeout, ...).")
