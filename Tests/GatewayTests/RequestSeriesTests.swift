@@ -205,4 +205,18 @@ struct RequestSeriesTests {
         #expect(text.contains(#"switchyard_upstream_tries_total{upstream="shop.up",address="10.0.0.1:80",outcome="ok"} 40000"#))
         #expect(metrics.traffic.map(\.requests) == [40000])
     }
+
+    @Test("RequestMetrics' sweep drops an idle address that left its ring, and keeps the route's series")
+    func sweepThroughTheNode() throws {
+        let metrics = RequestMetrics(addressGrace: .seconds(60), present: { _, _ in false })
+        let a = try #require(Address("10.0.0.1:80"))
+        metrics.observe(tally([entry(status: 200, milliseconds: 2, tries: [.init(address: a, outcome: "ok", status: 200)])]))
+        #expect(metrics.sweep(now: .now + .seconds(30)) == 0, "within the grace period")
+        #expect(metrics.sweep(now: .now + .seconds(61)) == 1)
+        var bytes: [UInt8] = []
+        metrics.emit(into: &bytes)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(!text.contains("10.0.0.1:80"), "\(text)")
+        #expect(text.contains(#"switchyard_http_requests_total{service="shop",route="shop-route",code="2xx"} 1"#))
+    }
 }

@@ -1,11 +1,13 @@
 import Admin
 import Balancer
+import Dispatch
 import Proxy
 import Synchronization
 
 /// The proxy's request metrics. Each event loop counts its own requests with no lock (`RequestTally`) and hands
 /// what it counted over at most every 100 ms (`observe`): one short lock per hand-over, none per request, and no
-/// thread of its own. `/metrics` renders the totals (`emit`), the dashboard reads each service's (`traffic`).
+/// thread of its own (the address sweep, every 10 s, runs on a global queue). `/metrics` renders the totals
+/// (`emit`), the dashboard reads each service's (`traffic`).
 public final class RequestMetrics: RequestObserver {
     private let series: Mutex<RequestSeries>
     /// Whether an address is in its upstream's ring now (an address still in DNS keeps its series).
@@ -31,7 +33,8 @@ public final class RequestMetrics: RequestObserver {
             last = now
             return true
         }
-        if sweepDue { sweep(now: now) }
+        // Off the event loop: checking idle addresses against their rings takes time in proportion to both.
+        if sweepDue { DispatchQueue.global(qos: .utility).async { self.sweep(now: now) } }
     }
 
     /// Drops the series of addresses gone from DNS and idle for longer than the grace period; returns how many.
