@@ -19,16 +19,4 @@ public struct ServiceTraffic: Sendable, Equatable {
         self.bucketCounts = Array(repeating: 0, count: bucketBounds.count)
         self.latencySumSeconds = 0
     }
-
-    /// Counts one request of `seconds` that ended with `status`.
-    public mutating func add(seconds: Double, status: Int) {
-        requests += 1
-        if status >= 500 { errors += 1 }
-        latencySumSeconds += seconds
-        // Bounds ascend: every bucket from the first that holds `seconds` counts it.
-        guard let first = bucketBounds.firstIndex(where: { seconds <= $0 }) else { return }
-        bucketCounts.withUnsafeMutableBufferPointer { counts in
-            for i in first..<counts.count { counts[i] += 1 }
-        }
-    }
 }

@@ -29,9 +29,12 @@ import Testing
         let wall = Date().timeIntervalSince1970
         history.ejected(ejected, reason: "passive", at: wall - 5)
         let frozen = history
+        // Two requests: 5 ms (200) and 50 ms (503); bucket counts are cumulative.
         var traffic = ServiceTraffic(name: "api", bucketBounds: [0.01, 0.1])
-        traffic.add(seconds: 0.005, status: 200)
-        traffic.add(seconds: 0.05, status: 503)
+        traffic.requests = 2
+        traffic.errors = 1
+        traffic.bucketCounts = [1, 2]
+        traffic.latencySumSeconds = 0.055
         let counted = traffic
         var runtime = AdminRuntime(balancer: { $0 == "pool.internal" ? balancer : nil },
                                    dns: { [WatchedName(name: "_http._tcp.api.test", kind: "SRV", records: ["10 5 8081 a.api.test"],
