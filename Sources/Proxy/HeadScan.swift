@@ -69,12 +69,9 @@ struct HeadScan {
         if first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
             throw ResponseFramingError(reason: "obsolete line folding in response header")
         }
-        var colon = start
-        while colon < end && bytes[colon] != UInt8(ascii: ":") {
-            guard ResponseFramer.isTokenByte(bytes[colon]) else {
-                throw ResponseFramingError(reason: "invalid response header name")
-            }
-            colon += 1
+        let colon = HeadScan.tokenEnd(bytes, from: start, to: end)
+        if colon < end && bytes[colon] != UInt8(ascii: ":") {
+            throw ResponseFramingError(reason: "invalid response header name")
         }
         guard colon < end, colon > start else { throw ResponseFramingError(reason: "invalid response header line") }
         var valueStart = colon + 1
@@ -150,6 +147,44 @@ struct HeadScan {
         guard from < bytes.count, let base = bytes.baseAddress,
               let found = memchr(base + from, 0x0A, bytes.count - from) else { return nil }
         return base.distance(to: UnsafeRawPointer(found))
+    }
+
+    /// The index of the first byte in `from..<to` that is not a token byte (RFC 9110's `tchar`), or `to`.
+    /// Eight bytes at a time while they are letters, digits or '-' (every common header name); any other byte is
+    /// looked at alone with `ResponseFramer.isTokenByte`.
+    @inline(__always)
+    static func tokenEnd(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> Int {
+        var i = from
+        while i + 8 <= to {
+            let plain = plainTokenBytes(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            if plain == 0x8080_8080_8080_8080 {
+                i += 8
+                continue
+            }
+            // The first byte that is not a letter, digit or '-': the name may still go on ('_', '.', ...).
+            i += (~plain & 0x8080_8080_8080_8080).trailingZeroBitCount >> 3
+            guard ResponseFramer.isTokenByte(bytes[i]) else { return i }
+            i += 1
+        }
+        while i < to && ResponseFramer.isTokenByte(bytes[i]) { i += 1 }
+        return i
+    }
+
+    /// The high bit of each byte of the result is set exactly when that byte of `word` is an ASCII letter, digit
+    /// or '-'. Every step is exact per byte: no carry or borrow crosses from one byte into the next.
+    @inline(__always)
+    static func plainTokenBytes(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let low7 = word & ~highs  // each byte below 0x80, so adding up to 0x7F never carries out of it
+        let ascii = ~word & highs
+        // Letters: folded to lower case ('A' | 0x20 == 'a'; only 0x41-0x5A and 0x61-0x7A fold into 'a'...'z').
+        let folded = low7 | (0x20 &* ones)
+        let letter = (folded &+ (0x80 - 0x61) &* ones) & ~(folded &+ (0x80 - 0x7B) &* ones)
+        let digit = (low7 &+ (0x80 - 0x30) &* ones) & ~(low7 &+ (0x80 - 0x3A) &* ones)
+        let dashDiff = low7 ^ (0x2D &* ones)
+        let dash = ~((dashDiff &+ (0x7F &* ones)) | dashDiff)  // high bit set only where dashDiff's byte is 0
+        return (letter | digit | dash) & ascii & highs
     }
 
     /// Whether every byte in `from..<to` is a field byte (`isFieldByte`). Eight bytes at a time: a word with no

@@ -115,8 +115,7 @@ struct RequestHeadParser {
         result.skipped = start
 
         // Request line: method SP request-target SP HTTP/1.x CRLF
-        var i = start
-        while i < count && ResponseFramer.isTokenByte(bytes[i]) { i += 1 }
+        var i = HeadScan.tokenEnd(bytes, from: start, to: count)
         if i == count { return try incompleteLine(count - start) }
         guard i > start, bytes[i] == UInt8(ascii: " ") else { throw .malformed("invalid method") }
         result.method = start..<i
@@ -170,7 +169,7 @@ struct RequestHeadParser {
             }
             if first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { throw .malformed("obsolete line folding") }
             let nameStart = i
-            while i < count && ResponseFramer.isTokenByte(bytes[i]) { i += 1 }
+            i = HeadScan.tokenEnd(bytes, from: i, to: count)
             guard i < count else { return nil }
             guard bytes[i] == UInt8(ascii: ":"), i > nameStart else {
                 throw bytes[i] == UInt8(ascii: "\n") || bytes[i] == UInt8(ascii: "\r")

@@ -90,6 +90,39 @@ import TestSupport
         }
     }
 
+    @Test("header names: the eight-at-a-time token scan stops where a byte-by-byte scan stops, for every byte value")
+    func tokenEndAgreesWithByteByByte() {
+        func byteByByte(_ line: [UInt8], _ from: Int, _ to: Int) -> Int {
+            var i = from
+            while i < to && ResponseFramer.isTokenByte(line[i]) { i += 1 }
+            return i
+        }
+        // Fills: plain name bytes (letters of both cases, digits, '-'), token punctuation the fast path does not
+        // know, and bytes just outside the fast path's ranges ('@', '[', '`', '{', '/', ':', 0x2C, 0xAD, 0xC1).
+        let fills: [[UInt8]] = [Array("Content-Type".utf8), Array("x_forwarded.for~9".utf8), Array("AZaz09--".utf8)]
+        for value in 0...255 {
+            for fill in fills {
+                for offset in [0, 1, 7, 8, 9, 15, 16, 23] {
+                    var line = [UInt8]((0..<24).map { fill[$0 % fill.count] })
+                    line[offset] = UInt8(value)
+                    for from in [0, 1, 5] {
+                        for to in [line.count, 17, 8] where from <= to {
+                            let fast = line.withUnsafeBytes { HeadScan.tokenEnd($0, from: from, to: to) }
+                            #expect(fast == byteByByte(line, from, to), "byte \(value) at \(offset), \(from)..<\(to)")
+                        }
+                    }
+                }
+            }
+        }
+        for value in 0...255 {
+            let word = UInt64(value) | UInt64(UInt8(ascii: "a")) << 8
+            let plain = HeadScan.plainTokenBytes(word) & 0x80 != 0
+            let letterDigitDash = (0x30...0x39).contains(value) || (0x41...0x5A).contains(value)
+                || (0x61...0x7A).contains(value) || value == 0x2D
+            #expect(plain == letterDigitDash, "\(value)")
+        }
+    }
+
     @Test func framesAResponseStreamSplitAtEveryOffset() throws {
         let all = Self.stream.map(\.0).joined()
         let expected = Self.stream.map(\.1)
