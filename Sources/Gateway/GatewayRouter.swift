@@ -10,15 +10,26 @@ import Routing
 /// The proxy's router over the compiled `Routing.Router`: matches the request, then attaches the
 /// service binding (timeouts, retries, selector) computed once per configuration.
 struct GatewayRouter: ProxyRouter {
-    /// What a matched route's service needs beyond the router's answer, keyed by service id.
-    struct Binding: Sendable {
+    /// What a matched route's service needs beyond the router's answer, keyed by service id. A class: each
+    /// request takes it with one retain, where a struct of three references took three and released them again.
+    final class Binding: Sendable {
         let service: ProxyService
         /// The Host header when the route neither preserves the client's nor names one.
         let defaultHost: String
         let hashOn: UpstreamSettings.HashInput
         let hashFallback: UpstreamSettings.HashInput
         /// `Path` of the cookie set when hashing on a cookie the request lacks (`hash_on_cookie_path`).
-        var hashCookiePath = "/"
+        let hashCookiePath: String
+
+        init(service: ProxyService, defaultHost: String, hashOn: UpstreamSettings.HashInput,
+             hashFallback: UpstreamSettings.HashInput, hashCookiePath: String = "/") {
+            self.service = service
+            self.defaultHost = defaultHost
+            self.hashOn = hashOn
+            self.hashFallback = hashFallback
+            self.hashCookiePath = hashCookiePath
+        }
+
         /// Hashing may use the path: it is normalized as routing does, so `/a/../b` and `/b` are one key.
         var hashesPath: Bool { hashOn == .path || hashFallback == .path }
     }
@@ -49,7 +60,7 @@ struct GatewayRouter: ProxyRouter {
         var removeHeaders: [String] = []
         var extraHeaders: [(name: String, value: String)] = []
         var consumerID: String? = nil
-        if let keyAuth = match.target.keyAuth, keyAuth.runOnPreflight || method != .OPTIONS {
+        if let keyAuth = match.target.keyAuth, keyAuth.runOnPreflight || !method.isOPTIONS {
             switch KeyAuthCheck.check(keyAuth, headers: headers, uri: uri, router: router) {
             case .refused(let refusal):
                 return ProxyRoute(name: match.target.route.name ?? "", upstreamTarget: "", service: GatewayRouter.refusalService,

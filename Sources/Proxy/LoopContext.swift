@@ -14,6 +14,10 @@ final class LoopContext {
     let statistics: LoopStatistics
     @exclusivity(unchecked) var requestIds: RequestIdGenerator
     @exclusivity(unchecked) private(set) var pools: [PoolKey: UpstreamPool] = [:]
+    /// A direct-mapped cache in front of `pools`, by a hash of the address: a hit compares one key instead of
+    /// hashing it with SipHash for the dictionary (about 300 instructions, on every pick).
+    @exclusivity(unchecked) private var recentPools = [UpstreamPool?](repeating: nil, count: LoopContext.recentPoolSlots)
+    static let recentPoolSlots = 64
     @exclusivity(unchecked) var clients: [ObjectIdentifier: ProxyConnectionHandler] = [:]
     @exclusivity(unchecked) var draining = false
     @exclusivity(unchecked) private var sweepTask: Scheduled<Void>? = nil
@@ -52,11 +56,31 @@ final class LoopContext {
     var now: NIODeadline { eventLoop.now }
 
     func pool(for address: Address, tls: UpstreamTLS? = nil) -> UpstreamPool {
+        let slot = LoopContext.recentSlot(address)
+        if let recent = recentPools[slot], recent.address == address, recent.tls?.identity == tls?.identity {
+            return recent
+        }
         let key = PoolKey(address: address, tls: tls?.identity)
-        if let pool = pools[key] { return pool }
-        let pool = UpstreamPool(address: address, tls: tls, settings: shared.pool, eventLoop: eventLoop)
-        pools[key] = pool
+        let pool: UpstreamPool
+        if let known = pools[key] {
+            pool = known
+        } else {
+            pool = UpstreamPool(address: address, tls: tls, settings: shared.pool, eventLoop: eventLoop)
+            pools[key] = pool
+        }
+        recentPools[slot] = pool
         return pool
+    }
+
+    /// The address's slot in `recentPools`: the top bits of a multiplicative hash of its IP and port.
+    static func recentSlot(_ address: Address) -> Int {
+        let bits: UInt64
+        switch address.ip {
+        case .v4(let value): bits = UInt64(value)
+        case .v6(let high, let low): bits = high ^ (low &* 0x9E37_79B9_7F4A_7C15)
+        }
+        let mixed = (bits ^ UInt64(address.port) << 40) &* 0xFF51_AFD7_ED55_8CCD
+        return Int(truncatingIfNeeded: mixed >> 58)  // 6 bits: recentPoolSlots == 64
     }
 
     /// Starts the periodic sweep that closes upstream connections idle past the pool's timeout.
@@ -135,6 +159,7 @@ final class LoopContext {
         func forgettable(_ pool: UpstreamPool) -> Bool { pool.live == 0 && pool.lastUsed < forgetBefore }
         if pools.count > 64 || pools.values.contains(where: forgettable) {
             pools = pools.filter { !forgettable($0.value) }
+            recentPools = [UpstreamPool?](repeating: nil, count: LoopContext.recentPoolSlots)
         }
     }
 

@@ -274,7 +274,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DirectReadGate {
         exchange.requestId = loop.requestIds.next()
         loop.statistics.bump(loop.statistics.requests)
         exchange.clientMinor = head.minorVersion
-        exchange.isHEAD = head.method == .HEAD
+        exchange.isHEAD = head.method.isHEAD
         exchange.clientRequestId = head.facts.clientRequestId
         exchange.trace = head.facts.traceParent ?? TraceParent(generatedFrom: exchange.requestId)
         exchange.clientKeepAlive =
@@ -291,7 +291,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, DirectReadGate {
         if head.facts.host == nil && head.minorVersion >= 1 {
             return answer(status: 400, message: "malformed request: HTTP/1.1 requires a Host header", close: true)
         }
-        if head.method == .CONNECT {
+        if head.method.isCONNECT {
             return answer(status: 400, message: "CONNECT is not supported", close: true)
         }
         guard

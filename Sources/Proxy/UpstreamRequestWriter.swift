@@ -122,8 +122,11 @@ enum UpstreamRequestWriter {
                 out.append("Content-Length: ")
                 out.appendDecimal(length)
                 out.append("\r\n")
-            } else if head.method == .POST || head.method == .PUT || head.method == .PATCH {
-                out.append("Content-Length: 0\r\n")
+            } else {
+                switch head.method {
+                case .POST, .PUT, .PATCH: out.append("Content-Length: 0\r\n")
+                default: break
+                }
             }
             if tunnel, let upgrade = head.facts.upgrade {
                 out.append("Connection: upgrade\r\nUpgrade: ")

@@ -4,22 +4,29 @@
 /// without copying their bytes twice.
 public enum PathNormalizer {
     public static func normalize(_ path: Substring) -> String {
-        var needsWork = false
-        var previous: UInt8 = 0
-        for byte in path.utf8 {
-            if byte == UInt8(ascii: "%") || (byte == UInt8(ascii: ".") && previous == UInt8(ascii: "/")) {
-                needsWork = true
-                break
-            }
-            previous = byte
-        }
-        if !needsWork {
+        if !needsWork(path) {
             return path.isEmpty ? "/" : String(path)
         }
         let decoded = decodeUnreserved(Array(path.utf8))
         let resolved = removeDotSegments(decoded)
         let text = String(decoding: resolved, as: UTF8.self)
         return text.isEmpty ? "/" : text
+    }
+
+    /// Whether the path has a '%' or a dot segment's start ("/."); nearly none has either.
+    private static func needsWork(_ path: Substring) -> Bool {
+        func scan<C: Collection<UInt8>>(_ bytes: C) -> Bool {
+            var previous: UInt8 = 0
+            for byte in bytes {
+                if byte == UInt8(ascii: "%") || (byte == UInt8(ascii: ".") && previous == UInt8(ascii: "/")) {
+                    return true
+                }
+                previous = byte
+            }
+            return false
+        }
+        var path = path  // `withUTF8` on a substring is specialized; `utf8.withContiguousStorageIfAvailable` is not
+        return path.withUTF8 { scan($0) }
     }
 
     private static func hexValue(_ c: UInt8) -> UInt8? {

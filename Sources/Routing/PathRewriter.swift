@@ -16,8 +16,8 @@ public enum PathRewriter {
                                     matchedLength: Int) -> String {
         let base = servicePath ?? "/"
         let slash = UInt8(ascii: "/")
-        let baseEndsWithSlash = base.utf8.last == slash
-        let requestEndsWithSlash = requestPath.utf8.last == slash
+        let baseEndsWithSlash = UTF8Scan.lastByte(base) == slash
+        let requestEndsWithSlash = UTF8Scan.lastByte(requestPath) == slash
         if stripPath {
             let postfix = sanitize(requestPath.utf8.dropFirst(matchedLength))
             if baseEndsWithSlash {

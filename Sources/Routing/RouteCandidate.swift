@@ -20,22 +20,26 @@ final class RouteCandidate: Sendable {
 
     let target: RouteTarget
     let declarationIndex: Int
-    let methods: Set<String>
+    /// Few (Kong routes name one to three): a linear scan compares short strings, where a `Set` would hash.
+    let methods: [String]
     let wildcardHosts: [HostPattern]
     let path: PathRule
     let headers: [HeaderRule]
-    let protocols: Set<Route.ClientProtocol>
+    /// The schemes the route accepts, as flags: asked on every match, where a `Set` would hash.
+    let acceptsHTTP: Bool
+    let acceptsHTTPS: Bool
     let rank: Rank
 
     init(target: RouteTarget, declarationIndex: Int, methods: Set<String>, wildcardHosts: [HostPattern],
          path: PathRule, headers: [HeaderRule], protocols: Set<Route.ClientProtocol>, rank: Rank) {
         self.target = target
         self.declarationIndex = declarationIndex
-        self.methods = methods
+        self.methods = Array(methods)
         self.wildcardHosts = wildcardHosts
         self.path = path
         self.headers = headers
-        self.protocols = protocols
+        self.acceptsHTTP = protocols.contains(.http)
+        self.acceptsHTTPS = protocols.contains(.https)
         self.rank = rank
     }
 
@@ -65,7 +69,7 @@ final class RouteCandidate: Sendable {
     /// length of the matched path part, and whether the scheme is one the route accepts.
     func match<H: RouteHeaders>(method: String, path: String, scheme: Route.ClientProtocol,
                                 headers: H) -> PathMatch? {
-        if !methods.isEmpty && !methods.contains(method) { return nil }
+        if !methods.isEmpty && !methods.contains(where: { $0 == method }) { return nil }
         for rule in self.headers {
             let values = headers.values(forLowercasedName: rule.name)
             guard values.contains(where: { rule.accepts($0) }) else { return nil }
@@ -90,7 +94,14 @@ final class RouteCandidate: Sendable {
             guard let found else { return nil }
             matchedLength = found
         }
-        return PathMatch(matchedLength: matchedLength, protocolMatches: protocols.contains(scheme), captures: captures)
+        return PathMatch(matchedLength: matchedLength, protocolMatches: accepts(scheme), captures: captures)
+    }
+
+    func accepts(_ scheme: Route.ClientProtocol) -> Bool {
+        switch scheme {
+        case .http: acceptsHTTP
+        case .https: acceptsHTTPS
+        }
     }
 
     struct PathMatch {

@@ -138,7 +138,7 @@ public final class Router: Sendable {
                                               headers: headers) else { continue }
             guard found.protocolMatches else {
                 // Only plain http on an https route earns a redirect; anything else simply does not match.
-                if redirect == nil, request.scheme == .http, candidate.protocols.contains(.https) {
+                if redirect == nil, request.scheme == .http, candidate.acceptsHTTPS {
                     redirect = candidate.target
                 }
                 continue
@@ -247,7 +247,8 @@ public final class Router: Sendable {
     }
 
     static func splitTarget(_ target: String) -> (path: Substring, query: Substring?) {
-        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (Substring(target), nil) }
+        guard let offset = UTF8Scan.firstOffset(of: UInt8(ascii: "?"), in: target) else { return (Substring(target), nil) }
+        let mark = target.utf8.index(target.utf8.startIndex, offsetBy: offset)
         let after = target.utf8.index(after: mark)
         return (target[..<mark], target[after...])
     }

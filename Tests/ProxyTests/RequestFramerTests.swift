@@ -65,6 +65,23 @@ import TestSupport
         }
     }
 
+    @Test("methods: the common names are their cases, by pattern too; other tokens, other cases and lengths are raw")
+    func methodsFromTheirBytes() {
+        let cases: [(String, HTTPMethod)] = [("GET", .GET), ("PUT", .PUT), ("POST", .POST), ("HEAD", .HEAD),
+                                             ("PATCH", .PATCH), ("DELETE", .DELETE), ("OPTIONS", .OPTIONS),
+                                             ("CONNECT", .CONNECT), ("TRACE", .TRACE), ("PURGE", .PURGE)]
+        for (name, expected) in cases {
+            let method = Array(name.utf8).withUnsafeBytes { RequestHeadParser.method($0) }
+            #expect(method == expected, "\(name)")
+            #expect(method.isHEAD == (name == "HEAD") && method.isCONNECT == (name == "CONNECT")
+                    && method.isOPTIONS == (name == "OPTIONS"), "\(name)")
+        }
+        for name in ["get", "GETS", "GE", "POSTS", "X", "OPTIONSX", "CONNECTED", "M-SEARCH", "PROPFIND"] {
+            let method = Array(name.utf8).withUnsafeBytes { RequestHeadParser.method($0) }
+            #expect(method.rawValue == name && !method.isHEAD && !method.isCONNECT && !method.isOPTIONS, "\(name)")
+        }
+    }
+
     @Test func parsesAHeadWithoutCopyingItsFields() {
         let (requests, error) = Self.frame("GET /a/b?c=1 HTTP/1.1\r\nHost: example.test\r\nX-Two:  spaced value \t\r\nAccept: */*\r\n\r\n")
         #expect(error == nil)
