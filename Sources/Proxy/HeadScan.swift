@@ -198,6 +198,18 @@ struct HeadScan {
             if mayHoldNonFieldByte(word) && !allFieldBytesSlowly(bytes, i, i + 8) { return false }
             i += 8
         }
+        if i == to { return true }
+        // The last few bytes as one word too: the range's last eight (looked at twice), or, for a range shorter
+        // than a word, eight bytes from its start with those past its end replaced by a letter.
+        if to - from >= 8 {
+            let word = bytes.loadUnaligned(fromByteOffset: to - 8, as: UInt64.self)
+            return !mayHoldNonFieldByte(word) || allFieldBytesSlowly(bytes, to - 8, to)
+        }
+        if i + 8 <= bytes.count {
+            let kept = UInt64.max >> UInt64(64 - 8 * (to - i))  // 1 to 7 bytes
+            let word = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) & kept | 0x6161_6161_6161_6161 & ~kept
+            return !mayHoldNonFieldByte(word) || allFieldBytesSlowly(bytes, i, to)
+        }
         return allFieldBytesSlowly(bytes, i, to)
     }
 
@@ -213,8 +225,9 @@ struct HeadScan {
         return below | isDel != 0
     }
 
-    /// The same check, one byte at a time, without early exits (the loop stays branch-free).
-    @inline(__always)
+    /// The same check, one byte at a time, without early exits (the loop stays branch-free). Not inlined: it is
+    /// rarely needed, and inlined, its vector set-up ran on every call of the functions it went into.
+    @inline(never)
     static func allFieldBytesSlowly(_ bytes: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Bool {
         var i = from
         var bad: UInt8 = 0

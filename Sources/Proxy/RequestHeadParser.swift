@@ -75,15 +75,17 @@ struct RequestHeadParser {
             }
         }
         let headers = RequestHeaders(bytes: bytes, fields: fields)
-        let (method, uri) = bytes.withUnsafeReadableBytes { raw in
+        // The head is built and its facts read in one closure, and returned from it: the facts read straight into
+        // the head (built apart and stored, every string was copied), and a head that no closure captured is
+        // moved out rather than copied (the copy retained and released its seven strings).
+        var head = bytes.withUnsafeReadableBytes { raw in
             let methodBytes = UnsafeRawBufferPointer(rebasing: raw[(scan.method.lowerBound - scan.skipped)..<(scan.method.upperBound - scan.skipped)])
             let target = UnsafeRawBufferPointer(rebasing: raw[(scan.target.lowerBound - scan.skipped)..<(scan.target.upperBound - scan.skipped)])
-            return (Self.method(methodBytes), String(decoding: target, as: UTF8.self))
+            var head = RequestHead(method: Self.method(methodBytes), uri: String(decoding: target, as: UTF8.self),
+                                   minorVersion: scan.minorVersion, headers: headers, facts: RequestFacts())
+            head.facts.read(raw, headers.fields)
+            return head
         }
-        // The facts are read straight into the head: building them apart and storing them copied every string.
-        var head = RequestHead(method: method, uri: uri, minorVersion: scan.minorVersion, headers: headers,
-                               facts: RequestFacts())
-        headers.bytes.withUnsafeReadableBytes { bytes in head.facts.read(bytes, headers.fields) }
         if scan.minorVersion == 0 && head.facts.chunked && head.facts.invalid == nil {
             // HTTP/1.0 has no transfer codings: a peer that ignores the header would read the body differently
             // (RFC 9112 §6.1 calls this faulty framing).

@@ -90,6 +90,29 @@ import TestSupport
         }
     }
 
+    @Test("field bytes: ranges of every length up to 20 at every start, a bad byte inside is found, one just outside is not")
+    func fieldBytesOverShortRangesAndTails() {
+        for bad: UInt8 in [0x00, 0x0A, 0x0D, 0x1F, 0x7F] {
+            for length in 0...20 {
+                for from in 0...8 {
+                    let to = from + length
+                    for position in max(0, from - 1)...(to) {
+                        // A 30-byte line of visible bytes and tabs, with `bad` at `position`.
+                        var line = [UInt8]((0..<30).map { $0 % 5 == 4 ? 0x09 : UInt8(ascii: "a") &+ UInt8($0) })
+                        line[position] = bad
+                        let inside = position >= from && position < to
+                        let found = line.withUnsafeBytes { HeadScan.allFieldBytes($0, from, to) }
+                        #expect(found == !inside, "bad \(bad) at \(position) in \(from)..<\(to)")
+                        // The same range at the very end of the memory: the short-range word cannot be read.
+                        let end = Array(line[0..<(to + (position == to ? 1 : 0))])
+                        let atEnd = end.withUnsafeBytes { HeadScan.allFieldBytes($0, from, to) }
+                        #expect(atEnd == !inside, "bad \(bad) at \(position) in \(from)..<\(to), at the end")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("header names: the eight-at-a-time token scan stops where a byte-by-byte scan stops, for every byte value")
     func tokenEndAgreesWithByteByByte() {
         func byteByByte(_ line: [UInt8], _ from: Int, _ to: Int) -> Int {
