@@ -126,4 +126,21 @@ import Testing
         let estimate = try #require(up.health.health(of: a)?.latencyEstimate)
         #expect(estimate > .milliseconds(40) && estimate < .milliseconds(50))
     }
+
+    @Test("times become nanoseconds since the epoch: exact for the first days, before the epoch too, and in order")
+    func nanosecondsSinceTheEpoch() {
+        let epoch = ContinuousClock.now
+        let health = UpstreamHealth(epoch: epoch)
+        let cases: [(Duration, Int64)] = [
+            (.zero, 0), (.nanoseconds(1), 1), (.nanoseconds(-7), -7), (.milliseconds(1_500), 1_500_000_000),
+            (.seconds(86_400 * 30) + .nanoseconds(123), 86_400 * 30 * 1_000_000_000 + 123),
+        ]
+        for (offset, expected) in cases { #expect(health.nanos(epoch + offset) == expected, "\(offset)") }
+        var previous = Int64.min
+        for step in 0..<1_000 {
+            let value = health.nanos(epoch + .seconds(86_400 * 365) * Double(step) / 100 + .nanoseconds(step))
+            #expect(value >= previous)
+            previous = value
+        }
+    }
 }

@@ -25,9 +25,12 @@ public final class UpstreamHealth: @unchecked Sendable {
         self.epoch = epoch
     }
 
+    /// Through `Double`: exact to the nanosecond for 104 days after the epoch and within a few nanoseconds after
+    /// that (plenty for decay and ejection times). `components` divides a 128-bit count by 10^18, about 130
+    /// instructions, on every reported outcome.
     func nanos(_ instant: ContinuousClock.Instant) -> Int64 {
-        let c = (instant - epoch).components
-        return c.seconds &* 1_000_000_000 &+ c.attoseconds / 1_000_000_000
+        let value = ((instant - epoch) / .nanoseconds(1)).rounded()
+        return Int64(exactly: value) ?? (value < 0 ? .min : .max)
     }
 
     /// Makes `addresses` the members, applying the lifetime rules above, and returns their states.

@@ -144,6 +144,9 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
         inEventLoop ? roundNow : .now()
     }
 
+    /// `roundNow` without the thread check, for `LoopContext`, which only ever runs on this loop's thread.
+    var roundTime: NIODeadline { roundNow }
+
     /// Runs `task` on the loop; after shutdown it is dropped, as no thread is left to run it.
     func execute(_ task: @escaping @Sendable () -> Void) {
         enqueue(task)
