@@ -25,11 +25,11 @@ public final class UpstreamHealth: @unchecked Sendable {
         self.epoch = epoch
     }
 
-    /// Through `Double`: exact to the nanosecond for 104 days after the epoch and within a few nanoseconds after
-    /// that (plenty for decay and ejection times). `components` divides a 128-bit count by 10^18, about 130
-    /// instructions, on every reported outcome.
+    /// Through `Double` (`AddressHealth.nanoseconds`): exact to the nanosecond for days after the epoch, and
+    /// within a few nanoseconds after that, plenty for decay and ejection times; no 128-bit division on every
+    /// reported outcome.
     func nanos(_ instant: ContinuousClock.Instant) -> Int64 {
-        let value = ((instant - epoch) / .nanoseconds(1)).rounded()
+        let value = AddressHealth.nanoseconds(instant - epoch).rounded()
         return Int64(exactly: value) ?? (value < 0 ? .min : .max)
     }
 
