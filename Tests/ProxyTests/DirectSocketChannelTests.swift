@@ -163,6 +163,82 @@ struct DirectSocketChannelTests {
         }.get()
     }
 
+    /// Answers each read with "pong", noting whether the write had completed when `writeAndFlush` returned, and
+    /// closes after answering when asked.
+    final class Answerer: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let completedInline: NIOLockedValueBox<[Bool]>
+        let closeAfterAnswer: Bool
+
+        init(completedInline: NIOLockedValueBox<[Bool]>, closeAfterAnswer: Bool) {
+            self.completedInline = completedInline
+            self.closeAfterAnswer = closeAfterAnswer
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var completed = false
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.whenComplete { _ in completed = true }
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "pong")), promise: promise)
+            completedInline.withLockedValue { $0.append(completed) }
+            if closeAfterAnswer { context.close(promise: nil) }
+        }
+    }
+
+    @Test("a flush while the loop hands out a round's events is written when the round's events are done; a close right after it still sends it")
+    func flushesDuringARoundAreWrittenAtItsEnd() async throws {
+        for closeAfterAnswer in [false, true] {
+            let loop = try DirectEventLoop(index: 0)
+            let fd = try ListenSocket.open(host: "127.0.0.1", port: 0, backlog: 16)
+            let completedInline = NIOLockedValueBox<[Bool]>([])
+            let listener = try await loop.submit {
+                let listener = DirectListener(fd: fd, loop: loop, logger: Logger(label: "test")) { channel in
+                    try channel.pipeline.syncOperations.addHandler(
+                        Answerer(completedInline: completedInline, closeAfterAnswer: closeAfterAnswer))
+                }
+                try listener.start()
+                return NIOLoopBound(listener, eventLoop: loop)
+            }.get()
+            let port = try #require(DirectSocket.localAddress(fd)?.port)
+            let address = try SocketAddress(ipAddress: "127.0.0.1", port: port)
+            // Three clients write in one go; their answers all leave, whether written in one round or several.
+            var records: [NIOLockedValueBox<Record>] = []
+            var clients: [any Channel] = []
+            for _ in 0..<3 {
+                let record = NIOLockedValueBox(Record())
+                records.append(record)
+                clients.append(try await loop.flatSubmit {
+                    DirectSocketChannel.connect(to: address, on: loop, timeout: .seconds(2)) { channel in
+                        try channel.pipeline.syncOperations.addHandler(Probe(record: record, keepText: true))
+                    }
+                }.get())
+            }
+            let connected = clients
+            try await loop.submit {
+                for client in connected { client.writeAndFlush(ByteBuffer(string: "ping"), promise: nil) }
+            }.get()
+            let answered = await waitFor(.seconds(5)) {
+                records.allSatisfy { $0.withLockedValue { $0.text == "pong" } }
+                    && (!closeAfterAnswer || records.allSatisfy { $0.withLockedValue { $0.events.contains("inactive") } })
+            }
+            #expect(answered != nil, "close after answer: \(closeAfterAnswer)")
+            #expect(completedInline.withLockedValue { $0 } == [false, false, false],
+                    "the answers were written after their reads' handlers returned")
+            // Outside a round (a task on the loop), a flush is written at once.
+            let inline = try await loop.submit {
+                var completed = false
+                connected[0].writeAndFlush(ByteBuffer(string: "x")).whenComplete { _ in completed = true }
+                return completed
+            }.get()
+            #expect(inline, "completed at once: written, or failed on the connection the server closed")
+            for client in clients { try? await client.close() }
+            try? await loop.submit { listener.value.stop() }.get()
+            ListenSocket.close(fd)
+            try? await loop.shutdownGracefully()
+        }
+    }
+
     @Test func megabytesAcrossPartialWritesArriveInOrderAndWritabilityFollowsTheWaterMarks() async throws {
         let server = try await Server.start(paused: true)
         let clientRecord = NIOLockedValueBox(Record())

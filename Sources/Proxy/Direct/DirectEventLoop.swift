@@ -69,6 +69,10 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
     @exclusivity(unchecked) var receiveBuffer: ByteBuffer
     /// The time as of this round (see `now`).
     @exclusivity(unchecked) private var roundNow = NIODeadline.now()
+    /// True while a round's ready events are handed out; flushes then wait for the round's end (`deferFlush`).
+    @exclusivity(unchecked) private(set) var isDispatching = false
+    /// Channels that flushed during this round's dispatch, in order, written when it ends.
+    @exclusivity(unchecked) private var deferredFlushes: [DirectSocketChannel] = []
     let allocator = ByteBufferAllocator()
 
     static let receiveBufferSize = 64 * 1024
@@ -367,6 +371,7 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
             let count = epoll_wait(epollFD, events, CInt(capacity), timeout)
             roundNow = .now()
             if count > 0 {
+                isDispatching = true
                 for i in 0..<Int(count) {
                     let token = events[i].data.u64
                     let ready = events[i].events
@@ -378,10 +383,28 @@ final class DirectEventLoop: EventLoop, @unchecked Sendable, CustomStringConvert
                     // Copied out first: `ready` may deregister (change `registrations`).
                     if let slot = slot(of: token), let target = registrations[slot] { target.ready(ready) }
                 }
+                isDispatching = false
+                writeDeferredFlushes()
             }
             runTimers()
         }
         shutDown()
+    }
+
+    /// Called by a channel flushed during dispatch (once per round at most).
+    func deferFlush(_ channel: DirectSocketChannel) {
+        deferredFlushes.append(channel)
+    }
+
+    /// Writes the round's deferred flushes. No flush is deferred meanwhile (`isDispatching` is false), so the list
+    /// does not change while it is walked.
+    private func writeDeferredFlushes() {
+        guard !deferredFlushes.isEmpty else { return }
+        for index in deferredFlushes.indices {
+            let channel = deferredFlushes[index]  // copied out, as `ready`'s target is
+            channel.writeDeferredFlush()
+        }
+        deferredFlushes.removeAll(keepingCapacity: true)
     }
 
     private func runTasks() {

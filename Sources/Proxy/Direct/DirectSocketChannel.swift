@@ -62,6 +62,8 @@ final class DirectSocketChannel: Channel, ChannelCore, DirectSelectable, @unchec
     @exclusivity(unchecked) private var flushed = 0
     @exclusivity(unchecked) private var pendingBytes = 0
     @exclusivity(unchecked) private var inWriteLoop = false
+    /// Flushed while the loop dispatched readiness: written at the end of the round (`writeDeferredFlush`).
+    @exclusivity(unchecked) private var flushDeferred = false
     @exclusivity(unchecked) private var waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 32 * 1024, high: 64 * 1024)
     /// The one handler of this pipeline that intercepts `read` (for back-pressure), asked directly instead of
     /// walking the pipeline for every read: set only by code that builds a pipeline where no other handler
@@ -259,7 +261,7 @@ final class DirectSocketChannel: Channel, ChannelCore, DirectSelectable, @unchec
         guard isOpen else { return }
         var desired: UInt32 = 0
         if readPending && !inputClosed && connecting == nil { desired |= EPOLLIN.rawValue }
-        if connecting != nil || flushed > 0 { desired |= EPOLLOUT.rawValue }
+        if connecting != nil || (flushed > 0 && !flushDeferred) { desired |= EPOLLOUT.rawValue }
         guard desired != interest else { return }
         interest = desired
         if registered { loop.reregister(fd, token: token, events: desired) }
@@ -450,10 +452,28 @@ final class DirectSocketChannel: Channel, ChannelCore, DirectSelectable, @unchec
         }
     }
 
+    /// A flush while the loop dispatches a round's readiness is written when the round's events are done
+    /// (`DirectEventLoop.deferFlush`), as HAProxy's loop sends after its I/O events: the responses and requests
+    /// of one round leave together, so a peer on another core is woken once for them, not once for each.
     func flush0() {
         guard isOpen else { return }
         flushed = writes.count
         guard flushed > 0, interest & EPOLLOUT.rawValue == 0 else { return }
+        if loop.isDispatching {
+            if !flushDeferred {
+                flushDeferred = true
+                loop.deferFlush(self)
+            }
+            return
+        }
+        writeFlushed()
+    }
+
+    /// The write of a flush deferred to the end of the round; nothing if the channel closed or wrote since.
+    func writeDeferredFlush() {
+        guard flushDeferred else { return }
+        flushDeferred = false
+        guard isOpen, flushed > 0, interest & EPOLLOUT.rawValue == 0 else { return }
         writeFlushed()
     }
 
@@ -490,7 +510,15 @@ final class DirectSocketChannel: Channel, ChannelCore, DirectSelectable, @unchec
             pipeline.syncOperations.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
             return
         case .all:
-            break
+            // A flush deferred to the end of the round is written now, as it would have been without the
+            // deferral: closing right after a last write (`Connection: close`) must not lose it.
+            if flushDeferred {
+                writeDeferredFlush()
+                guard isOpen else {
+                    promise?.succeed(())  // the write failed and closed the channel
+                    return
+                }
+            }
         }
         isOpen = false
         readGate = nil
