@@ -265,16 +265,27 @@ struct HeadScan {
         byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
     }
 
-    /// Compares bytes at `start` with a lower-case ASCII literal, ignoring case.
+    /// Compares bytes at `start` with a lower-case ASCII literal, ignoring case. `| 0x20` folds letters; for '-'
+    /// (0x2D) it is a no-op, so the literal's punctuation still matches (the bytes compared are token or field
+    /// bytes, never a CR that would fold into '-'). Eight bytes at a time from eight on: the last word overlaps.
     @inline(__always)
     static func equalsLowercase(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ literal: StaticString) -> Bool {
         let length = literal.utf8CodeUnitCount
         guard start + length <= bytes.count else { return false }
         let pointer = literal.utf8Start
-        for i in 0..<length where bytes[start + i] | 0x20 != pointer[i] {
-            // `| 0x20` folds letters; for '-' (0x2D) it is a no-op, so the literal's punctuation still matches.
-            return false
+        guard length >= 8 else {
+            for i in 0..<length where bytes[start + i] | 0x20 != pointer[i] { return false }
+            return true
         }
-        return true
+        let fold: UInt64 = 0x2020_2020_2020_2020
+        let text = UnsafeRawPointer(pointer)
+        var i = 0
+        while i + 8 < length {
+            let word = bytes.loadUnaligned(fromByteOffset: start + i, as: UInt64.self) | fold
+            guard word == text.loadUnaligned(fromByteOffset: i, as: UInt64.self) else { return false }
+            i += 8
+        }
+        let last = bytes.loadUnaligned(fromByteOffset: start + length - 8, as: UInt64.self) | fold
+        return last == text.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self)
     }
 }

@@ -113,6 +113,36 @@ import TestSupport
         }
     }
 
+    @Test("names compared without case, a word at a time: every case mix matches, any one byte changed does not")
+    func equalsLowercaseAgreesWithAByteComparison() {
+        let literals: [StaticString] = ["te", "close", "chunked", "upgrade", "connection", "keep-alive", "traceparent",
+                                        "x-request-id", "content-length", "x-forwarded-for", "proxy-connection",
+                                        "transfer-encoding", "x-forwarded-proto"]
+        var generator = SeededGenerator(seed: 11)
+        for literal in literals {
+            let text = literal.withUTF8Buffer { Array($0) }
+            for prefix in [0, 3] {
+                for _ in 0..<20 {
+                    // Random case, at an offset, with bytes after it.
+                    let mixed = text.map { $0 >= 0x61 && $0 <= 0x7A && Bool.random(using: &generator) ? $0 - 0x20 : $0 }
+                    var line = [UInt8](repeating: UInt8(ascii: "x"), count: prefix) + mixed + Array(": value\r\n".utf8)
+                    #expect(line.withUnsafeBytes { HeadScan.equalsLowercase($0, prefix, literal) }, "\(literal)")
+                    let position = prefix + Int.random(in: 0..<text.count, using: &generator)
+                    for changed: UInt8 in [line[position] ^ 0x01, UInt8(ascii: "_"), 0x0D, 0xC1] where changed | 0x20 != line[position] | 0x20 {
+                        let original = line[position]
+                        line[position] = changed
+                        #expect(!line.withUnsafeBytes { HeadScan.equalsLowercase($0, prefix, literal) },
+                                "\(literal) with byte \(changed) at \(position - prefix)")
+                        line[position] = original
+                    }
+                }
+            }
+            // Too few bytes left: no match, and nothing read past the end.
+            let short = Array(text.dropLast())
+            #expect(!short.withUnsafeBytes { HeadScan.equalsLowercase($0, 0, literal) })
+        }
+    }
+
     @Test("header names: the eight-at-a-time token scan stops where a byte-by-byte scan stops, for every byte value")
     func tokenEndAgreesWithByteByByte() {
         func byteByByte(_ line: [UInt8], _ from: Int, _ to: Int) -> Int {
