@@ -18,6 +18,8 @@ Usage: Benchmarks/proxy/profile.sh [options]
   --workers N         worker threads/processes (default 1)
   --perf FILE         also record a perf profile (cpu-clock, call graphs) of the proxy into FILE
   --syscalls          also count the proxy's system calls per request (perf syscall tracepoints)
+  --sched             also count the proxy's context switches, CPU migrations, page faults and
+                      scheduler wake-ups per request (perf software events and sched tracepoints)
   --allocs            also count the proxy's heap allocations per request (perf uprobes on libc's
                       malloc, calloc, realloc, posix_memalign, memalign; needs root; slows the proxy)
   --switchyard PATH   Switchyard binary (default $SWITCHYARD_BIN, else .build/release/switchyard)
@@ -33,6 +35,7 @@ workers=1
 perf_out=""
 syscalls=0
 allocs=0
+sched=0
 sy_arg=""
 while (($#)); do
     case "$1" in
@@ -44,6 +47,7 @@ while (($#)); do
         --perf) perf_out="${2:?}"; shift 2 ;;
         --syscalls) syscalls=1; shift ;;
         --allocs) allocs=1; shift ;;
+        --sched) sched=1; shift ;;
         --switchyard) sy_arg="${2:?}"; shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; bench_die "unknown argument: $1" ;;
@@ -56,7 +60,7 @@ for v in "$duration" "$connections" "$workers"; do
 done
 
 bench_need_tools wrk haproxy nginx curl ss timeout
-[[ -z "$perf_out" && "$syscalls" == 0 && "$allocs" == 0 ]] || bench_need_tools perf
+[[ -z "$perf_out" && "$syscalls" == 0 && "$allocs" == 0 && "$sched" == 0 ]] || bench_need_tools perf
 
 # Uprobes on libc's allocation entry points; the ones this run adds are removed at exit.
 alloc_events=()
@@ -141,11 +145,19 @@ if [[ "$syscalls" == 1 ]]; then
         -- sleep "$duration" >"$BENCH_DIR/perf-stat.log" 2>&1 &
     stat_pid=$!
 fi
+sched_pid=""
+if [[ "$sched" == 1 ]]; then
+    perf stat -x, -e 'context-switches,cpu-migrations,page-faults,sched:sched_wakeup,sched:sched_switch' \
+        -p "$(IFS=,; echo "${pids[*]}")" -o "$BENCH_DIR/sched.csv" \
+        -- sleep "$duration" >"$BENCH_DIR/perf-sched.log" 2>&1 &
+    sched_pid=$!
+fi
 bench_wrk "$BENCH_DIR/wrk.txt" "$duration" "$connections" "$BENCH_HOME/lua/report.lua" "http://127.0.0.1:$port/$size"
 read -r u1 s1 < <(cpu_ticks)
 [[ -z "$perf_pid" ]] || wait "$perf_pid" || true
 [[ -z "$stat_pid" ]] || wait "$stat_pid" || true
 [[ -z "$alloc_pid" ]] || wait "$alloc_pid" || true
+[[ -z "$sched_pid" ]] || wait "$sched_pid" || true
 
 requests="$(bench_wrk_field "$BENCH_DIR/wrk.txt" requests)"
 rps="$(bench_wrk_field "$BENCH_DIR/wrk.txt" rps)"
@@ -172,4 +184,5 @@ per_request() {
             print ")" }' "$file"
 }
 [[ "$syscalls" == 0 ]] || per_request "$BENCH_DIR/syscalls.csv" "syscalls:sys_enter_" "system calls"
+[[ "$sched" == 0 ]] || per_request "$BENCH_DIR/sched.csv" "" "scheduler events"
 [[ "$allocs" == 0 ]] || per_request "$BENCH_DIR/allocs.csv" "probe_libc:" "heap allocations"
