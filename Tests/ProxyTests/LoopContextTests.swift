@@ -15,11 +15,16 @@ struct LoopContextTests {
                    clientIP: IPAddress?) -> ProxyRoute? { nil }
     }
 
-    @Test("a finished entry's tries list comes back empty, with its capacity, for the next entry; at most 1,024 are kept")
-    func triesListsAreReused() throws {
+    /// A loop context on an `EmbeddedEventLoop`, with no routes.
+    static func loopContext() -> LoopContext {
         let shared = ServerShared(configuration: ProxyConfiguration(router: NoRoutes(), limits: ProxyLimits()),
                                   pool: PoolSettings(), logger: Logger(label: "test"), workers: 1)
-        let loop = LoopContext(index: 0, eventLoop: EmbeddedEventLoop(), shared: shared)
+        return LoopContext(index: 0, eventLoop: EmbeddedEventLoop(), shared: shared)
+    }
+
+    @Test("a finished entry's tries list comes back empty, with its capacity, for the next entry; at most 1,024 are kept")
+    func triesListsAreReused() throws {
+        let loop = Self.loopContext()
         let a = try #require(Address("10.0.0.1:80"))
         #expect(loop.takeTriesStorage().capacity == 0, "nothing kept yet")
         var finished = [AccessLogEntry.Try(address: a, outcome: "failed"), AccessLogEntry.Try(address: a, outcome: "ok")]
@@ -40,9 +45,7 @@ struct LoopContextTests {
 
     @Test("one pool per address and TLS identity, through the slot cache: addresses sharing a slot keep their own pools")
     func poolsByAddressThroughTheSlotCache() throws {
-        let shared = ServerShared(configuration: ProxyConfiguration(router: NoRoutes(), limits: ProxyLimits()),
-                                  pool: PoolSettings(), logger: Logger(label: "test"), workers: 1)
-        let loop = LoopContext(index: 0, eventLoop: EmbeddedEventLoop(), shared: shared)
+        let loop = Self.loopContext()
         let first = try #require(Address("10.0.0.1:80"))
         // Another IPv4 address and an IPv6 one in the same slot as `first`.
         let v4 = (2...5_000).lazy.compactMap { Address(ip: .v4(0x0A00_0000 | UInt32($0)), port: 80) }
