@@ -76,8 +76,8 @@ struct RequestHeadParser {
         }
         let headers = RequestHeaders(bytes: bytes, fields: fields)
         // The head is built and its facts read in one closure, and returned from it: the facts read straight into
-        // the head (built apart and stored, every string was copied), and a head that no closure captured is
-        // moved out rather than copied (the copy retained and released its seven strings).
+        // the head (built apart and stored, every string was copied), and no closure captures the head after it
+        // is built (that cost one more copy and destroy of its seven strings; one copy, into the result, is left).
         var head = bytes.withUnsafeReadableBytes { raw in
             let methodBytes = UnsafeRawBufferPointer(rebasing: raw[(scan.method.lowerBound - scan.skipped)..<(scan.method.upperBound - scan.skipped)])
             let target = UnsafeRawBufferPointer(rebasing: raw[(scan.target.lowerBound - scan.skipped)..<(scan.target.upperBound - scan.skipped)])

@@ -15,7 +15,8 @@ public enum PathNormalizer {
 
     /// Whether the path has a '%' or a dot segment's start ("/."); nearly none has either.
     private static func needsWork(_ path: Substring) -> Bool {
-        func scan<C: Collection<UInt8>>(_ bytes: C) -> Bool {
+        var path = path  // `withUTF8` on a substring is specialized; `utf8.withContiguousStorageIfAvailable` is not
+        return path.withUTF8 { bytes in
             var previous: UInt8 = 0
             for byte in bytes {
                 if byte == UInt8(ascii: "%") || (byte == UInt8(ascii: ".") && previous == UInt8(ascii: "/")) {
@@ -25,8 +26,6 @@ public enum PathNormalizer {
             }
             return false
         }
-        var path = path  // `withUTF8` on a substring is specialized; `utf8.withContiguousStorageIfAvailable` is not
-        return path.withUTF8 { scan($0) }
     }
 
     private static func hexValue(_ c: UInt8) -> UInt8? {

@@ -69,7 +69,7 @@ final class RouteCandidate: Sendable {
     /// length of the matched path part, and whether the scheme is one the route accepts.
     func match<H: RouteHeaders>(method: String, path: String, scheme: Route.ClientProtocol,
                                 headers: H) -> PathMatch? {
-        if !methods.isEmpty && !methods.contains(where: { $0 == method }) { return nil }
+        if !methods.isEmpty && !methods.contains(method) { return nil }
         for rule in self.headers {
             let values = headers.values(forLowercasedName: rule.name)
             guard values.contains(where: { rule.accepts($0) }) else { return nil }
